@@ -1,0 +1,47 @@
+# Two commands from a clean clone: `make run` and `make test`. Everything else follows from them.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_HUB_DISABLE_PROGRESS_BARS := 1
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: install run test bench lint format clean
+
+install: $(STAMP)
+
+# torch goes first and pinned: the CPU wheel lies on disk, anything looser pulls a CUDA build.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: install
+	$(BIN)/shopdesk index
+	$(BIN)/shopdesk search "can I return an engraved mug?" --k 3
+	$(BIN)/shopdesk serve
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/knowledge.py
+	$(BIN)/python bench/actions.py
+	$(BIN)/python bench/turns.py
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf .shopdesk .pytest_cache
