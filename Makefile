@@ -22,10 +22,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# The demo orders are dated November 2026; pin the clock the return rules see so the demo plays out
+# the same on any day. `make run DEMO_NOW=` uses the real clock.
+DEMO_NOW ?= 2026-11-21T17:00:00Z
+
 run: install
-	$(BIN)/shopdesk index
-	$(BIN)/shopdesk search "can I return an engraved mug?" --k 3
-	$(BIN)/shopdesk serve
+	SHOPDESK_NOW=$(DEMO_NOW) $(BIN)/shopdesk index
+	SHOPDESK_NOW=$(DEMO_NOW) $(BIN)/shopdesk search "can I return an engraved mug?" --k 3
+	SHOPDESK_NOW=$(DEMO_NOW) $(BIN)/shopdesk serve
 
 test: install
 	$(BIN)/python -m pytest

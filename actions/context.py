@@ -49,7 +49,9 @@ class ActionError(Exception):
     """An action refused or failed. `code` is machine-readable (`order_not_found`, `final_sale`, …);
     `message` is one plain sentence the shopper can read."""
 
-    def __init__(self, code: str, message: str, details: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, details: list[dict[str, Any]] | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message

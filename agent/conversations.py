@@ -356,7 +356,9 @@ class ConversationStore:
         with self.engine.begin() as conn:
             result = conn.execute(
                 confirmations_t.update()
-                .where(confirmations_t.c.id == confirmation_id, confirmations_t.c.status == "pending")
+                .where(
+                    confirmations_t.c.id == confirmation_id, confirmations_t.c.status == "pending"
+                )
                 .values(status=status, resolved_at=self._clock())
             )
         return result.rowcount == 1

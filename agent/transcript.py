@@ -24,9 +24,7 @@ def message_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(
-            part.get("text", "") for part in content if isinstance(part, dict)
-        )
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
     return str(content)
 
 
@@ -64,7 +62,11 @@ def to_history(messages: Iterable[_Message]) -> list[dict[str, Any]]:
                     "role": "tool",
                     "tool_call_id": call_id,
                     "content": json.dumps(
-                        {"ok": False, "error": "interrupted", "message": "This step was interrupted."}
+                        {
+                            "ok": False,
+                            "error": "interrupted",
+                            "message": "This step was interrupted.",
+                        }
                     ),
                 }
             )

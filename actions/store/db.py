@@ -17,7 +17,9 @@ WRITE_OPTION = "shopdesk_write"
 def create_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(
-            url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}, **kwargs
+            url,
+            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            **kwargs,
         )
         _configure_sqlite(engine)
         return engine

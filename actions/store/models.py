@@ -45,7 +45,11 @@ class OrderRow(Base):
     status: Mapped[str] = mapped_column(sa.String(20))
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     currency: Mapped[str] = mapped_column(sa.String(3))
-    content_hash: Mapped[str] = mapped_column(sa.String(64))  # of the imported record: skip unchanged
+    content_hash: Mapped[str] = mapped_column(
+        sa.String(64)
+    )  # of the imported record: skip unchanged
+    # Bumped on every change to the order or its shipments: readers cache records per revision.
+    revision: Mapped[int] = mapped_column(sa.Integer, default=1)
 
     customer: Mapped[CustomerRow] = relationship(lazy="joined")
     items: Mapped[list[OrderLineRow]] = relationship(
@@ -58,7 +62,9 @@ class OrderLineRow(Base):
     __tablename__ = "order_lines"
     __table_args__ = (sa.UniqueConstraint("order_id", "sku", name="uq_order_lines_order_sku"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[str] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    order_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
     position: Mapped[int] = mapped_column(sa.Integer)
     sku: Mapped[str] = mapped_column(sa.String(100))
     name: Mapped[str] = mapped_column(sa.String(300))
@@ -71,7 +77,9 @@ class OrderLineRow(Base):
 class ShipmentRow(Base):
     __tablename__ = "shipments"
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[str] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    order_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
     carrier: Mapped[str] = mapped_column(sa.String(100))
     tracking_number: Mapped[str] = mapped_column(sa.String(100), unique=True)
     direction: Mapped[str] = mapped_column(sa.String(10), default="outbound")  # outbound | return

@@ -1,0 +1,253 @@
+"""REST for staff and developers: returns, webhooks, actions, and the label files.
+
+Every /v1 route needs `Authorization: Bearer <admin_token>`. Errors are `{"error": code, "message": ...}`
+with 400 (bad JSON), 401, 404, 409 (illegal transition), 413 (body too large) or 422 (invalid input).
+Database work runs in the thread pool; the event loop never waits on SQL.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from actions.workflow import RESOLUTIONS, STATUSES, WorkflowError
+
+if TYPE_CHECKING:
+    from actions.registry import ActionRegistry
+    from actions.services import ActionServices
+
+MAX_BODY = 64 * 1024
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+
+def _error(exc: ApiError) -> JSONResponse:
+    return JSONResponse(
+        {"error": exc.code, "message": exc.message, **exc.extra}, status_code=exc.status
+    )
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class LineIn(_In):
+    sku: Annotated[str, Field(min_length=1, max_length=100)]
+    quantity: Annotated[int, Field(ge=1, le=10_000)] = 1
+
+
+class ReturnIn(_In):
+    order_id: Annotated[str, Field(min_length=1, max_length=64)]
+    lines: Annotated[list[LineIn], Field(min_length=1, max_length=100)]
+    reason: Annotated[str, Field(min_length=1, max_length=40)]
+    resolution: Literal["refund", "replacement", "store_credit"] = "refund"
+    customer_email: Annotated[str, Field(max_length=320)] | None = None
+
+
+class ReturnPatch(_In):
+    status: Annotated[str, Field(min_length=1, max_length=30)]
+    received_condition: Annotated[str, Field(max_length=200)] | None = None
+    note: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class WebhookIn(_In):
+    url: Annotated[str, Field(min_length=1, max_length=2000)]
+    events: Annotated[list[str], Field(min_length=1, max_length=20)]
+
+
+class ActionCallIn(_In):
+    args: dict[str, Any] = {}
+    customer: Annotated[str, Field(max_length=320)] | None = None
+
+
+async def _json(request: Request, model: type[BaseModel]) -> Any:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+        raise ApiError(413, "body_too_large", f"Request bodies are limited to {MAX_BODY} bytes.")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise ApiError(
+                413, "body_too_large", f"Request bodies are limited to {MAX_BODY} bytes."
+            )
+    try:
+        raw = json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "bad_json", "The request body is not valid JSON.") from None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc']) or '(body)'}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        ]
+        raise ApiError(422, "invalid_request", "; ".join(problems)) from None
+
+
+def api_routes(
+    services: ActionServices, registry: ActionRegistry, admin_token: str
+) -> list[BaseRoute]:
+    expected = f"Bearer {admin_token}".encode()
+
+    def admin(handler: Any) -> Any:
+        async def wrapped(request: Request) -> Response:
+            given = request.headers.get("authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                return _error(
+                    ApiError(401, "unauthorized", "A valid admin bearer token is required.")
+                )
+            try:
+                return await handler(request)
+            except ApiError as exc:
+                return _error(exc)
+            except WorkflowError as exc:
+                return _error(ApiError(exc.status, exc.code, exc.message))
+
+        return wrapped
+
+    # Returns ----------------------------------------------------------------------------
+    async def create_return(request: Request) -> Response:
+        body: ReturnIn = await _json(request, ReturnIn)
+        rma, created, lines = await run_in_threadpool(_create_return, services, body)
+        if rma is None:
+            raise ApiError(422, "not_eligible", " ".join(ln["message"] for ln in lines if not ln["eligible"]), lines=lines)  # fmt: skip
+        return JSONResponse(rma.to_dict(), status_code=201 if created else 200)
+
+    async def list_returns(request: Request) -> Response:
+        status = request.query_params.get("status") or None
+        if status is not None and status not in STATUSES:
+            raise ApiError(422, "invalid_status", f"status must be one of {', '.join(STATUSES)}.")
+        order_id = request.query_params.get("order_id") or None
+        rmas = await run_in_threadpool(services.workflow.list, status, order_id)
+        return JSONResponse({"returns": [r.to_dict() for r in rmas]})
+
+    async def get_return(request: Request) -> Response:
+        rma = await run_in_threadpool(services.workflow.get, request.path_params["rma_id"])
+        if rma is None:
+            raise ApiError(
+                404, "not_found", f"No return authorization {request.path_params['rma_id']}."
+            )
+        return JSONResponse(rma.to_dict())
+
+    async def patch_return(request: Request) -> Response:
+        body: ReturnPatch = await _json(request, ReturnPatch)
+        fields = body.model_dump(exclude={"status"}, exclude_none=True)
+        rma = await run_in_threadpool(
+            lambda: services.workflow.transition(
+                request.path_params["rma_id"], body.status, **fields
+            )
+        )
+        return JSONResponse(rma.to_dict())
+
+    # Webhooks ---------------------------------------------------------------------------
+    async def create_webhook(request: Request) -> Response:
+        body: WebhookIn = await _json(request, WebhookIn)
+        try:
+            sub = await run_in_threadpool(services.webhooks.subscribe, body.url, body.events)
+        except ValueError as exc:
+            raise ApiError(422, "invalid_request", str(exc)) from None
+        return JSONResponse(sub, status_code=201)
+
+    async def list_webhooks(request: Request) -> Response:
+        subs = await run_in_threadpool(services.webhooks.subscriptions)
+        return JSONResponse({"webhooks": subs})
+
+    async def webhook_deliveries(request: Request) -> Response:
+        rows = await run_in_threadpool(services.webhooks.deliveries, request.path_params["sub_id"])
+        return JSONResponse({"deliveries": rows})
+
+    # Actions ----------------------------------------------------------------------------
+    async def list_actions(request: Request) -> Response:
+        return JSONResponse({"actions": [spec.describe() for spec in registry.specs()]})
+
+    async def call_action(request: Request) -> Response:
+        from actions.context import ActionContext, ActionError
+
+        body: ActionCallIn = await _json(request, ActionCallIn)
+        name = request.path_params["name"]
+        ctx = ActionContext(services=services, customer_email=body.customer, now=services.clock())
+        try:
+            args = registry.validate(name, body.args)
+            result = await registry.run(name, ctx, args)
+        except ActionError as exc:
+            status = {"unknown_action": 404, "invalid_arguments": 422, "order_not_found": 404}.get(
+                exc.code, 400
+            )
+            return JSONResponse(exc.to_dict(), status_code=status)
+        return JSONResponse({"action": name, "ok": True, "result": result.model_dump(mode="json")})
+
+    # Labels (public: the random file name is the credential) ------------------------------
+    async def label_file(request: Request) -> Response:
+        path_of = getattr(services.carrier, "label_path", None)
+        path = path_of(request.path_params["file"]) if path_of else None
+        if path is None:
+            return _error(ApiError(404, "not_found", "No such label."))
+        return FileResponse(
+            path, media_type="application/pdf", headers={"Cache-Control": "private, max-age=3600"}
+        )
+
+    return [
+        Route("/v1/returns", admin(create_return), methods=["POST"]),
+        Route("/v1/returns", admin(list_returns), methods=["GET"]),
+        Route("/v1/returns/{rma_id}", admin(get_return), methods=["GET"]),
+        Route("/v1/returns/{rma_id}", admin(patch_return), methods=["PATCH"]),
+        Route("/v1/webhooks", admin(create_webhook), methods=["POST"]),
+        Route("/v1/webhooks", admin(list_webhooks), methods=["GET"]),
+        Route("/v1/webhooks/{sub_id}/deliveries", admin(webhook_deliveries), methods=["GET"]),
+        Route("/v1/actions", admin(list_actions), methods=["GET"]),
+        Route("/v1/actions/{name}", admin(call_action), methods=["POST"]),
+        Route("/labels/{file}", label_file, methods=["GET"]),
+    ]
+
+
+def _create_return(
+    services: ActionServices, body: ReturnIn
+) -> tuple[Any, bool, list[dict[str, Any]]]:
+    """Staff create an RMA: the same eligibility rules as the shopper's action, then the workflow."""
+    from actions.policy import evaluate_line, parse_reason
+
+    try:
+        reason = parse_reason(body.reason).value
+    except ValueError as exc:
+        raise ApiError(422, "invalid_reason", str(exc)) from None
+    if body.resolution not in RESOLUTIONS:  # pragma: no cover - the Literal already checks
+        raise ApiError(422, "invalid_resolution", "Unknown resolution.")
+    order = services.store.find_order(body.order_id)
+    if order is None:
+        raise ApiError(404, "order_not_found", f"No order {body.order_id}.")
+    email = (body.customer_email or order.customer.email).strip().lower()
+    if email != order.customer.email:
+        raise ApiError(422, "customer_mismatch", f"{order.id} does not belong to {email}.")
+    wanted: dict[str, int] = {}
+    for ln in body.lines:
+        item = order.line(ln.sku)
+        if item is None:
+            raise ApiError(422, "item_not_on_order", f"{ln.sku} is not on order {order.id}.")
+        if item.sku in wanted:
+            raise ApiError(422, "invalid_request", f"{item.sku} is listed twice.")
+        wanted[item.sku] = ln.quantity
+    existing = services.workflow.find_request(order.id, wanted, reason, body.resolution, email)
+    if existing is not None:
+        return existing, False, []
+    taken = services.store.authorized_quantities(order.id)
+    now = services.clock()
+    results = [
+        evaluate_line(order, order.line(sku), qty, reason, services.policy, now, taken.get(sku, 0))  # type: ignore[arg-type]
+        for sku, qty in wanted.items()
+    ]
+    if not all(r.eligible for r in results):
+        return None, False, [r.model_dump(mode="json") for r in results]
+    rma, created = services.workflow.create(order, results, reason, body.resolution, None, email)
+    return rma, created, []

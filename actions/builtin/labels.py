@@ -1,0 +1,87 @@
+"""`generate_label`: a prepaid return label for the shopper's approved return, through the carrier."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from actions.builtin._common import blocking
+from actions.context import ActionContext, ActionError, ActionResult
+from actions.registry import action
+from actions.workflow import WorkflowError
+
+
+class LabelResult(ActionResult):
+    rma_id: str
+    order_id: str
+    status: str
+    return_shipping_required: bool
+    tracking_number: str | None = None
+    label_url: str | None = None
+
+
+def _result(rma: Any, message: str) -> LabelResult:
+    return LabelResult(
+        rma_id=rma.id,
+        order_id=rma.order_id,
+        status=rma.status,
+        return_shipping_required=rma.return_shipping_required,
+        tracking_number=rma.label.tracking_number if rma.label else None,
+        label_url=rma.label.url if rma.label else None,
+        message=message,
+    )
+
+
+def _ready(rma: Any) -> str:
+    return (
+        f"Your prepaid return label for {rma.id} is ready at {rma.label.url}: print it, stick it "
+        f"on the parcel and drop it off (tracking number {rma.label.tracking_number})."
+    )
+
+
+@action(
+    confirm=True,
+    identity=True,
+    examples=(
+        "send me the return label",
+        "can I get a shipping label for my return",
+        "how do I send the item back",
+    ),
+)
+async def generate_label(
+    ctx: ActionContext, rma_id: Annotated[str, Field(min_length=1, max_length=64)]
+) -> LabelResult:
+    """Create the prepaid return shipping label for the shopper's approved return.
+
+    Args:
+        rma_id: The return authorization number, e.g. "RMA-7F3K2Q".
+    """
+    services = ctx.services
+    rma = await blocking(services.workflow.get, rma_id.strip().upper())
+    if rma is None or rma.customer_email != ctx.customer_email:
+        raise ActionError("rma_not_found", f"I couldn't find a return {rma_id.strip()} for you.")
+    if not rma.return_shipping_required:
+        return _result(
+            rma,
+            f"You don't need to send anything back for return {rma.id}: please keep or recycle "
+            "the item.",
+        )
+    if rma.label is not None:
+        return _result(rma, _ready(rma))
+    if rma.status != "approved":
+        if rma.status == "manual_review":
+            message = (
+                f"Return {rma.id} is still waiting for our team's review, so its label isn't "
+                "ready yet; we'll email you once it's approved."
+            )
+        else:
+            message = f"Return {rma.id} is {rma.status.replace('_', ' ')}, so it can't get a label."
+        raise ActionError("rma_not_approved", message)
+    order = await blocking(services.store.find_order, rma.order_id)
+    label = await blocking(services.carrier.create_label, rma, order)
+    try:
+        rma = await blocking(services.workflow.attach_label, rma.id, label)
+    except WorkflowError as exc:  # the return changed state while the label was being made
+        raise ActionError(exc.code, exc.message) from None
+    return _result(rma, _ready(rma))

@@ -1,0 +1,129 @@
+"""Carrier interface and the built-in local carrier: real 4×6 inch PDF labels with a Code128 barcode.
+
+The local carrier writes `<data>/labels/<random>.pdf` (an unguessable name: the URL is the only
+credential a shopper needs) and serves it at `{public_url}/labels/<name>.pdf`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from actions.records import Order, TrackingEvent
+
+if TYPE_CHECKING:
+    from actions.store.orders import OrderStore
+    from actions.store.rma import ReturnAuthorization
+
+LABEL_NAME = re.compile(r"^[A-Za-z0-9_-]{16,64}\.pdf$")
+DEFAULT_RETURNS_ADDRESS = (
+    "Willow & Kiln Returns",
+    "118 Foundry Lane, Unit 4",
+    "Hudson, NY 12534",
+    "United States",
+)
+
+
+@dataclass(frozen=True)
+class Label:
+    tracking_number: str
+    path: Path
+    url: str
+    carrier: str = "local"
+    events: tuple[TrackingEvent, ...] = ()
+
+
+class Carrier(Protocol):
+    name: str
+
+    def create_label(self, rma: ReturnAuthorization, order: Order) -> Label: ...
+
+    def tracking(self, tracking_number: str) -> list[TrackingEvent]: ...
+
+
+class LocalCarrier:
+    """A carrier that lives on this machine: labels on disk, events in a JSON file per parcel."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        data_dir: Path,
+        public_url: str,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        store: OrderStore | None = None,
+        returns_address: tuple[str, ...] = DEFAULT_RETURNS_ADDRESS,
+    ) -> None:
+        self.labels_dir = Path(data_dir) / "labels"
+        self.events_dir = Path(data_dir) / "carrier"
+        self.public_url = public_url.rstrip("/")
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.store = store
+        self.returns_address = returns_address
+
+    def label_path(self, name: str) -> Path | None:
+        """The file for a served name, or None (rejects anything but our own random names)."""
+        if not LABEL_NAME.match(name):
+            return None
+        path = self.labels_dir / name
+        return path if path.is_file() else None
+
+    def create_label(self, rma: ReturnAuthorization, order: Order) -> Label:
+        from actions.labelpdf import draw_label
+
+        self.labels_dir.mkdir(parents=True, exist_ok=True)
+        self.events_dir.mkdir(parents=True, exist_ok=True)
+        tracking = "WKR" + "".join(secrets.choice("0123456789") for _ in range(12))
+        name = secrets.token_urlsafe(18) + ".pdf"
+        path = self.labels_dir / name
+        tmp = path.with_suffix(".tmp")
+        draw_label(
+            tmp,
+            tracking_number=tracking,
+            rma_id=rma.id,
+            order_id=order.id,
+            ship_from=(order.customer.name, order.customer.email),
+            ship_to=self.returns_address,
+            items=[(ln.sku, ln.quantity) for ln in rma.lines if ln.return_shipping_required],
+            created=self.clock(),
+        )
+        tmp.replace(path)  # never serve a half-written PDF
+        event = TrackingEvent(
+            at=self.clock(), status="label_created", location="Willow & Kiln returns"
+        )
+        self._write_events(tracking, [event])
+        return Label(tracking_number=tracking, path=path, url=f"{self.public_url}/labels/{name}",
+                     carrier=self.name, events=(event,))  # fmt: skip
+
+    def tracking(self, tracking_number: str) -> list[TrackingEvent]:
+        """Events for a return parcel: the store's (label, received scan) or this carrier's file."""
+        if self.store is not None:
+            found = self.store.find_shipment(tracking_number)
+            if found is not None:
+                return list(found[1].events)
+        path = self.events_dir / f"{tracking_number.strip().upper()}.json"
+        if (
+            not re.fullmatch(r"[A-Z0-9]{1,40}", tracking_number.strip().upper())
+            or not path.is_file()
+        ):
+            return []
+        raw = json.loads(path.read_text())
+        return [
+            TrackingEvent(
+                at=datetime.fromisoformat(e["at"]), status=e["status"], location=e["location"]
+            )
+            for e in raw
+        ]
+
+    def _write_events(self, tracking_number: str, events: list[TrackingEvent]) -> None:
+        payload = [
+            {"at": e.at.isoformat(), "status": e.status, "location": e.location} for e in events
+        ]
+        (self.events_dir / f"{tracking_number}.json").write_text(json.dumps(payload))

@@ -1,0 +1,189 @@
+"""`OrderStore`: the one door to order records. Reads hand out records, never ORM rows."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.records import Customer, Order, Shipment
+from actions.store.convert import (
+    customer_record,
+    lookup_key,
+    order_number,
+)
+from actions.store.db import WRITE_OPTION, create_engine
+from actions.store.models import (
+    CustomerRow,
+    OrderRow,
+    ShipmentRow,
+)
+from actions.store.reads import AUTHORIZED, BY_KEY, BY_NUMBER, REVISION, load_order
+
+if TYPE_CHECKING:
+    from actions.importer import ImportReport
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+CACHE_SIZE = 20_000  # order records kept in memory, each checked against its revision on use
+
+
+class OrderStore:
+    """Order records in any SQLAlchemy database (SQLite file by default, PostgreSQL in production)."""
+
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.url = url
+        self._cache: dict[str, tuple[int, Order]] = {}
+        self._lock = threading.Lock()
+        self.engine = create_engine(url, **engine_kwargs)
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._write = sessionmaker(
+            self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+        )
+
+    # Sessions ---------------------------------------------------------------------------
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self._read() as session:
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """One transaction that commits on success; on SQLite it holds the write lock from the start."""
+        with self._write() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    # Schema -----------------------------------------------------------------------------
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (idempotent)."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with self.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    def is_empty(self) -> bool:
+        with self.reading() as s:
+            return s.scalar(sa.select(OrderRow.id).limit(1)) is None
+
+    # Import -----------------------------------------------------------------------------
+    def import_file(self, path: Path | str) -> ImportReport:
+        from actions.importer import import_file
+
+        return import_file(self, Path(path))
+
+    def import_data(self, data: Any) -> ImportReport:
+        from actions.importer import import_data
+
+        return import_data(self, data)
+
+    # Orders -----------------------------------------------------------------------------
+    def _match(self, session: Session | sa.Connection, order_id: str) -> tuple[str, int] | None:
+        """(id, revision) of the one order `order_id` names, tolerating "#1001", "wk-1001", "1001"."""
+        key = lookup_key(order_id or "")
+        if not key:
+            return None
+        rows = session.execute(BY_KEY, {"key": key}).all()
+        if not rows and key.isdigit():
+            rows = session.execute(BY_NUMBER, {"number": order_number(key)}).all()
+        # Unknown, or ambiguous ("1001" for both WK-1001 and AB-1001): never guess between orders.
+        return (rows[0][0], rows[0][1]) if len(rows) == 1 else None
+
+    def resolve_id(self, order_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            found = self._match(conn, order_id)
+            return found[0] if found else None
+
+    def find_order(self, order_id: str) -> Order | None:
+        # Hot path (every eligibility check): one query for (id, revision), then the cache.
+        with self.engine.connect() as conn:
+            found = self._match(conn, order_id)
+            if found is None:
+                return None
+            return self._cached(conn, *found)
+
+    def _cached(
+        self, conn: sa.Connection, real_id: str, revision: int | None = None
+    ) -> Order | None:
+        if revision is None:
+            revision = conn.execute(REVISION, {"order_id": real_id}).scalar()
+        with self._lock:
+            cached = self._cache.get(real_id)
+        if cached is not None and cached[0] == revision:
+            return cached[1]
+        loaded = load_order(conn, real_id)
+        if loaded is None:
+            return None
+        with self._lock:
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[real_id] = loaded
+        return loaded[1]
+
+    def order_for_customer(self, order_id: str, email: str | None) -> Order | None:
+        """The order if it belongs to `email`; None when unknown AND when someone else's."""
+        if not email:
+            return None
+        order = self.find_order(order_id)
+        if order is None or order.customer.email != email.strip().lower():
+            return None
+        return order
+
+    def orders_for_customer(self, email: str) -> list[Order]:
+        query = (
+            sa.select(OrderRow.id, OrderRow.revision)
+            .join(CustomerRow, CustomerRow.id == OrderRow.customer_id)
+            .where(CustomerRow.email == email.strip().lower())
+            .order_by(OrderRow.placed_at.desc(), OrderRow.id)
+        )
+        with self.engine.connect() as conn:
+            found = conn.execute(query).all()
+            orders = [self._cached(conn, oid, rev) for oid, rev in found]
+        return [o for o in orders if o is not None]
+
+    def customer(self, email: str) -> Customer | None:
+        with self.reading() as s:
+            row = s.scalar(sa.select(CustomerRow).where(CustomerRow.email == email.strip().lower()))
+            return customer_record(row) if row else None
+
+    def authorized_quantities(self, order_id: str) -> dict[str, int]:
+        """Quantities per sku already on live return authorizations (not rejected/cancelled)."""
+        with self._lock:
+            known = order_id in self._cache  # callers usually pass Order.id: skip the lookup
+        real_id = order_id if known else (self.resolve_id(order_id) or order_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(AUTHORIZED, {"order_id": real_id}).all()
+            return {sku: int(total) for sku, total in rows}
+
+    def find_shipment(self, tracking_number: str) -> tuple[Order, Shipment] | None:
+        wanted = (tracking_number or "").strip().upper()
+        if not wanted:
+            return None
+        query = sa.select(ShipmentRow.order_id, ShipmentRow.tracking_number).where(
+            sa.func.upper(ShipmentRow.tracking_number) == wanted
+        )
+        with self.engine.connect() as conn:
+            hit = conn.execute(query).first()
+            order = self._cached(conn, hit[0]) if hit else None
+        if order is None:
+            return None
+        shipment = next(s for s in order.shipments if s.tracking_number == hit[1])  # type: ignore[index]
+        return order, shipment
+
+    def count_orders(self) -> int:
+        with self.reading() as s:
+            return int(s.scalar(sa.select(sa.func.count()).select_from(OrderRow)) or 0)

@@ -1,0 +1,177 @@
+"""The import's write half: upsert validated orders in the caller's transaction, in bulk.
+
+New orders are inserted with executemany; an order whose content hash changed has its lines and outbound
+shipments replaced (return shipments, made by the workflow, stay); unchanged orders are not touched.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from actions.store.convert import lookup_key, order_number
+from actions.store.models import CustomerRow, OrderLineRow, OrderRow, ShipmentRow, TrackingEventRow
+
+if TYPE_CHECKING:
+    from actions.importer import OrderIn
+
+CHUNK = 500  # rows per IN (...) query: well under every database's parameter limit
+
+
+def _chunks(items: list[Any]) -> list[list[Any]]:
+    return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
+
+
+def upsert(session: Session, orders: list[OrderIn]) -> dict[str, int]:
+    # Customers: one row per lower-cased email; the newest name in the file wins.
+    names = {o.customer.email: o.customer.name for o in orders}
+    customer_ids: dict[str, int] = {}
+    for chunk in _chunks(list(names)):
+        for cid, email, name in session.execute(
+            sa.select(CustomerRow.id, CustomerRow.email, CustomerRow.name).where(
+                CustomerRow.email.in_(chunk)
+            )
+        ):
+            customer_ids[email] = cid
+            if names[email] != name:
+                session.execute(
+                    sa.update(CustomerRow).where(CustomerRow.id == cid).values(name=names[email])
+                )
+                # Every order of the customer shows the name: invalidate their cached records.
+                session.execute(
+                    sa.update(OrderRow)
+                    .where(OrderRow.customer_id == cid)
+                    .values(revision=OrderRow.revision + 1)
+                )
+    new_customers = [{"email": e, "name": n} for e, n in names.items() if e not in customer_ids]
+    if new_customers:
+        result = session.execute(
+            sa.insert(CustomerRow).returning(
+                CustomerRow.id, CustomerRow.email, sort_by_parameter_order=True
+            ),
+            new_customers,
+        )
+        customer_ids.update({email: cid for cid, email in result})
+
+    # Orders: compare content hashes; skip unchanged, replace changed, insert new.
+    existing: dict[str, str] = {}
+    for chunk in _chunks([o.id for o in orders]):
+        existing.update(
+            session.execute(
+                sa.select(OrderRow.id, OrderRow.content_hash).where(OrderRow.id.in_(chunk))
+            ).all()
+        )
+    hashes = {o.id: o.content_hash() for o in orders}
+    changed = [o for o in orders if o.id in existing and existing[o.id] != hashes[o.id]]
+    new = [o for o in orders if o.id not in existing]
+
+    for chunk in _chunks([o.id for o in changed]):
+        session.execute(sa.delete(OrderLineRow).where(OrderLineRow.order_id.in_(chunk)))
+        outbound = sa.select(ShipmentRow.id).where(
+            ShipmentRow.order_id.in_(chunk), ShipmentRow.direction == "outbound"
+        )
+        session.execute(
+            sa.delete(TrackingEventRow).where(TrackingEventRow.shipment_id.in_(outbound))
+        )
+        session.execute(
+            sa.delete(ShipmentRow).where(
+                ShipmentRow.order_id.in_(chunk), ShipmentRow.direction == "outbound"
+            )
+        )
+    _check_foreign_tracking(session, changed + new)
+
+    def order_values(o: OrderIn) -> dict[str, Any]:
+        return {
+            "id": o.id,
+            "lookup_key": lookup_key(o.id),
+            "number": order_number(o.id),
+            "customer_id": customer_ids[o.customer.email],
+            "placed_at": o.placed_at,
+            "status": o.status,
+            "delivered_at": o.delivered_at,
+            "currency": o.currency,
+            "content_hash": hashes[o.id],
+        }
+
+    if new:
+        session.execute(
+            sa.insert(OrderRow.__table__), [{**order_values(o), "revision": 1} for o in new]
+        )
+    for o in changed:
+        values = order_values(o)
+        session.execute(
+            sa.update(OrderRow)
+            .where(OrderRow.id == values.pop("id"))
+            .values(**values, revision=OrderRow.revision + 1)
+        )
+
+    touched = changed + new
+    lines = [
+        {
+            "order_id": o.id,
+            "position": i,
+            "sku": it.sku,
+            "name": it.name,
+            "category": it.category,
+            "quantity": it.quantity,
+            "unit_price": it.unit_price,
+            "tags": list(it.tags),
+        }
+        for o in touched
+        for i, it in enumerate(o.items)
+    ]
+    if lines:
+        session.execute(sa.insert(OrderLineRow.__table__), lines)
+    shipments = [(o.id, s) for o in touched for s in o.shipments]
+    if shipments:
+        ids = (
+            session.execute(
+                sa.insert(ShipmentRow.__table__).returning(
+                    ShipmentRow.__table__.c.id, sort_by_parameter_order=True
+                ),
+                [
+                    {
+                        "order_id": oid,
+                        "carrier": s.carrier,
+                        "tracking_number": s.tracking_number,
+                        "direction": "outbound",
+                    }
+                    for oid, s in shipments
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        events = [
+            {"shipment_id": sid, "at": e.at, "status": e.status, "location": e.location}
+            for sid, (_, s) in zip(ids, shipments, strict=True)
+            for e in s.events
+        ]
+        if events:
+            session.execute(sa.insert(TrackingEventRow.__table__), events)
+    return {
+        "created": len(new),
+        "updated": len(changed),
+        "unchanged": len(orders) - len(new) - len(changed),
+        "customers_created": len(new_customers),
+    }
+
+
+def _check_foreign_tracking(session: Session, orders: list[OrderIn]) -> None:
+    """A tracking number already used by another order's shipment is a problem, not an overwrite."""
+    wanted = {s.tracking_number: o.id for o in orders for s in o.shipments}
+    clashes: list[str] = []
+    for chunk in _chunks(list(wanted)):
+        for tn, oid in session.execute(
+            sa.select(ShipmentRow.tracking_number, ShipmentRow.order_id).where(
+                ShipmentRow.tracking_number.in_(chunk)
+            )
+        ):
+            if oid != wanted[tn]:
+                clashes.append(f"tracking number {tn!r} already belongs to order {oid}")
+    if clashes:
+        from actions.importer import ImportProblems
+
+        raise ImportProblems(clashes)

@@ -1,0 +1,280 @@
+"""The returns workflow: a status machine over return authorizations, with history and webhooks.
+
+    return_requested → eligibility_check → approved | manual_review → label_sent → item_received → refunded
+                                               manual_review → approved
+
+- cancelled: from any state before the item is received (return_requested, eligibility_check,
+  manual_review, approved, label_sent) — the shopper or staff calls it off; nothing has arrived.
+- rejected: from eligibility_check, manual_review (staff decline) and item_received (the item failed
+  inspection). Not from approved/label_sent: a promise made to the shopper is cancelled, not rejected.
+- approved → item_received: the shopper dropped the parcel off without our label.
+- approved → refunded: only when no line needs return shipping (final-sale fault returns: keep it).
+Every change is a history row and a `return.updated` webhook, written in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from actions.ledger import PaymentGateway, RefundRecord, RefundRequest
+from actions.records import Order
+from actions.store import returns as rows
+from actions.store.models import OrderRow, ReturnAuthorizationRow
+from actions.store.orders import OrderStore
+from actions.store.rma import ReturnAuthorization
+
+if TYPE_CHECKING:
+    from actions.carrier import Label
+    from actions.policy import LineResult
+    from actions.webhooks import WebhookService
+
+STATUSES = (
+    "return_requested", "eligibility_check", "approved", "manual_review", "label_sent",
+    "item_received", "refunded", "rejected", "cancelled",
+)  # fmt: skip
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "return_requested": frozenset({"eligibility_check", "cancelled"}),
+    "eligibility_check": frozenset({"approved", "manual_review", "rejected", "cancelled"}),
+    "manual_review": frozenset({"approved", "rejected", "cancelled"}),
+    "approved": frozenset({"label_sent", "item_received", "refunded", "cancelled"}),
+    "label_sent": frozenset({"item_received", "cancelled"}),
+    "item_received": frozenset({"refunded", "rejected"}),
+    "refunded": frozenset(),
+    "rejected": frozenset(),
+    "cancelled": frozenset(),
+}
+RESOLUTIONS = ("refund", "replacement", "store_credit")
+EDITABLE_FIELDS = ("received_condition", "note")
+
+
+class WorkflowError(Exception):
+    """A refused workflow step. `status` is the HTTP status the API answers with."""
+
+    def __init__(self, code: str, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+def request_key(
+    order_id: str, lines: dict[str, int], reason: str, resolution: str, email: str
+) -> str:
+    """Identity of a return request: the same order, lines, reason, resolution and shopper."""
+    canon = [order_id, sorted((k.lower(), v) for k, v in lines.items()), reason, resolution, email]
+    return hashlib.sha256(json.dumps(canon).encode()).hexdigest()
+
+
+class ReturnsWorkflow:
+    def __init__(
+        self,
+        store: OrderStore,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        payments: PaymentGateway | None = None,
+        webhooks: WebhookService | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.payments = payments
+        self.webhooks = webhooks
+
+    # Reads ------------------------------------------------------------------------------
+    def get(self, rma_id: str) -> ReturnAuthorization | None:
+        with self.store.reading() as s:
+            row = s.scalar(rows.by_id(rma_id))
+            return rows.record(s, row) if row else None
+
+    def list(
+        self, status: str | None = None, order_id: str | None = None
+    ) -> list[ReturnAuthorization]:
+        query = rows.rma_query().order_by(
+            ReturnAuthorizationRow.created_at.desc(), ReturnAuthorizationRow.id
+        )
+        if status:
+            query = query.where(ReturnAuthorizationRow.status == status)
+        if order_id:
+            query = query.where(ReturnAuthorizationRow.order_id == order_id)
+        with self.store.reading() as s:
+            return [rows.record(s, row) for row in s.scalars(query).all()]
+
+    def for_customer(self, email: str) -> list[ReturnAuthorization]:
+        query = (
+            rows.rma_query()
+            .where(ReturnAuthorizationRow.customer_email == email.strip().lower())
+            .order_by(ReturnAuthorizationRow.created_at.desc(), ReturnAuthorizationRow.id)
+        )
+        with self.store.reading() as s:
+            return [rows.record(s, row) for row in s.scalars(query).all()]
+
+    def find_request(
+        self, order_id: str, lines: dict[str, int], reason: str, resolution: str, email: str
+    ) -> ReturnAuthorization | None:
+        """The live RMA for exactly this request, if one exists (check before re-evaluating)."""
+        key = request_key(order_id, lines, str(reason), str(resolution), email.strip().lower())
+        with self.store.reading() as s:
+            row = s.scalar(rows.rma_query().where(ReturnAuthorizationRow.request_key == key))
+            return rows.record(s, row) if row else None
+
+    # Creation ---------------------------------------------------------------------------
+    def create_authorization(
+        self,
+        order: Order,
+        lines: Sequence[LineResult],
+        reason: str,
+        resolution: str,
+        idempotency_key: str | None = None,
+        customer_email: str | None = None,
+    ) -> ReturnAuthorization:
+        return self.create(order, lines, reason, resolution, idempotency_key, customer_email)[0]
+
+    def create(
+        self,
+        order: Order,
+        lines: Sequence[LineResult],
+        reason: str,
+        resolution: str,
+        idempotency_key: str | None = None,
+        customer_email: str | None = None,
+    ) -> tuple[ReturnAuthorization, bool]:
+        """(rma, created): insert-or-get on the request key, so racing duplicates yield one RMA."""
+        reason = str(getattr(reason, "value", reason))
+        resolution = str(getattr(resolution, "value", resolution))
+        wanted = _validate_request(order, lines, resolution)
+        email = (customer_email or order.customer.email).strip().lower()
+        key = request_key(order.id, wanted, reason, resolution, email)
+        for _attempt in range(5):
+            try:
+                with self.store.writing() as s:
+                    # Lock the order: concurrent requests for it queue here (PostgreSQL); SQLite
+                    # already serialises writers with BEGIN IMMEDIATE.
+                    s.execute(
+                        sa.select(OrderRow.id).where(OrderRow.id == order.id).with_for_update()
+                    )
+                    found = s.scalar(
+                        rows.rma_query().where(ReturnAuthorizationRow.request_key == key)
+                    )
+                    if found is not None:
+                        return rows.record(s, found), False
+                    left = rows.remaining(s, order.id)
+                    for sku, qty in wanted.items():
+                        if qty > left.get(sku, 0):
+                            raise WorkflowError("quantity_exceeds",
+                                f"Only {max(left.get(sku, 0), 0)} of {sku} can still be returned.")  # fmt: skip
+                    row = rows.insert(s, order=order, lines=lines, reason=reason, resolution=resolution,
+                                      key=key, idempotency_key=idempotency_key, email=email, now=self.clock())  # fmt: skip
+                    record = rows.record(s, row)
+                    self._announce(s, "return.created", record)
+                self._wake()
+                return record, True
+            except IntegrityError:
+                continue  # the twin request committed first (or an id collided): look again
+        raise WorkflowError("conflict", "Could not create the return authorization; try again.")
+
+    # Transitions ------------------------------------------------------------------------
+    @staticmethod
+    def _locked(s: Session, rma_id: str) -> ReturnAuthorizationRow:
+        row = s.scalar(rows.by_id(rma_id).with_for_update())
+        if row is None:
+            raise WorkflowError("not_found", f"No return authorization {rma_id}.", 404)
+        return row
+
+    def transition(self, rma_id: str, status: str, **fields: Any) -> ReturnAuthorization:
+        unknown = set(fields) - set(EDITABLE_FIELDS)
+        if unknown:
+            raise WorkflowError("invalid_field", f"Cannot set {', '.join(sorted(unknown))}.", 422)
+        refund = self._pay(rma_id) if status == "refunded" else None
+        with self.store.writing() as s:
+            row = self._locked(s, rma_id)
+            check_transition(row, status)
+            detail = {k: v for k, v in fields.items() if v is not None}
+            if refund is not None:
+                detail["refund_reference"] = refund.reference
+            if status == "item_received":
+                rows.track_return(s, row, "received", "Returns warehouse", self.clock())
+            rows.move(s, row, status, self.clock(), detail, fields)
+            record = rows.record(s, row)
+            self._announce(s, "return.updated", record)
+        self._wake()
+        return record
+
+    def _pay(self, rma_id: str) -> RefundRecord:
+        """Refund through the gateway before the status moves; the gateway's key makes it once-only
+        (a crash between the two leaves a refund the retried request finds, not a second one)."""
+        if self.payments is None:
+            raise WorkflowError("no_gateway", "No payment gateway is configured.")
+        with self.store.reading() as s:
+            row = s.scalar(rows.by_id(rma_id))
+            if row is None:
+                raise WorkflowError("not_found", f"No return authorization {rma_id}.", 404)
+            check_transition(row, "refunded")
+            amount = row.refund_total if row.resolution != "replacement" else Decimal("0.00")
+            request = RefundRequest(
+                row.id, amount, row.currency, row.resolution, f"{row.id}:refund"
+            )
+        return self.payments.refund(request)
+
+    def attach_label(self, rma_id: str, label: Label) -> ReturnAuthorization:
+        """Record the label and move approved → label_sent; a second label for the RMA is ignored."""
+        with self.store.writing() as s:
+            row = self._locked(s, rma_id)
+            if row.label is not None:
+                return rows.record(s, row)
+            if not any(ln.return_shipping_required for ln in row.lines):
+                raise WorkflowError("no_label_needed", f"{row.id} needs no return shipping.")
+            check_transition(row, "label_sent")
+            now = self.clock()
+            rows.add_label(s, row, label, now)
+            rows.move(s, row, "label_sent", now, {"tracking_number": label.tracking_number}, {})
+            record = rows.record(s, row)
+            self._announce(s, "return.updated", record)
+        self._wake()
+        return record
+
+    # Webhooks ---------------------------------------------------------------------------
+    def _announce(self, s: Session, event: str, record: ReturnAuthorization) -> None:
+        if self.webhooks is not None:
+            self.webhooks.enqueue(s, event, record.to_dict())
+
+    def _wake(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.wake()
+
+
+def _validate_request(order: Order, lines: Sequence[LineResult], resolution: str) -> dict[str, int]:
+    if resolution not in RESOLUTIONS:
+        raise WorkflowError("invalid_resolution", f"Resolution must be one of {', '.join(RESOLUTIONS)}.", 422)  # fmt: skip
+    if not lines:
+        raise WorkflowError("no_lines", "A return needs at least one line.", 422)
+    refused = [ln for ln in lines if not ln.eligible]
+    if refused:
+        raise WorkflowError("not_eligible", " ".join(ln.message for ln in refused), 422)
+    wanted: dict[str, int] = {}
+    for ln in lines:
+        item = order.line(ln.sku)
+        if item is None or item.sku in wanted:
+            raise WorkflowError("invalid_lines", f"Line {ln.sku!r} is unknown or repeated.", 422)
+        wanted[item.sku] = ln.quantity
+    return wanted
+
+
+def check_transition(row: ReturnAuthorizationRow, status: str) -> None:
+    if status not in STATUSES:
+        raise WorkflowError("invalid_status", f"Unknown status {status!r}; one of {', '.join(STATUSES)}.", 422)  # fmt: skip
+    allowed = TRANSITIONS[row.status]
+    if status not in allowed:
+        nxt = ", ".join(sorted(allowed)) or "nothing (final state)"
+        raise WorkflowError("illegal_transition",
+                            f"{row.id} is {row.status}; it cannot move to {status} (allowed: {nxt}).")  # fmt: skip
+    shipping = any(ln.return_shipping_required for ln in row.lines)
+    if status == "refunded" and row.status == "approved" and shipping:
+        raise WorkflowError(
+            "illegal_transition", f"{row.id} must be received before it is refunded."
+        )

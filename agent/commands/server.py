@@ -1,0 +1,93 @@
+"""`shopdesk serve` (the web app on uvicorn) and `shopdesk chat` (a terminal client for it)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+import click
+
+from agent.cli import get_settings
+
+_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    "ANONYMIZED_TELEMETRY": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def _offline_env() -> None:
+    # Before torch, transformers, chromadb or litellm are imported (the app imports them).
+    for key, value in _ENV.items():
+        os.environ.setdefault(key, value)
+
+
+@click.command()
+@click.option("--host", help="Interface to listen on [SHOPDESK_HOST, default 127.0.0.1]")
+@click.option("--port", type=int, help="Port [SHOPDESK_PORT, default 8000]")
+@click.option("--log-level", default="info", show_default=True)
+def serve(host: str | None, port: int | None, log_level: str) -> None:
+    """Serve the chat websocket, the REST API and the widget."""
+    _offline_env()
+    settings = get_settings(host=host, port=port)
+    import uvicorn
+
+    from agent.background import uvicorn_options
+    from agent.server import build_app
+
+    app = build_app(settings)
+    click.echo(f"shopdesk on http://{settings.host}:{settings.port}  (websocket /ws)")
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        **uvicorn_options(settings),
+    )
+
+
+@click.command()
+@click.option("--url", help="ws:// URL of a running server; default: start one in-process")
+@click.option("--conversation", "conversation_id", help="Resume this conversation id")
+@click.option("--email", help="Sign in as this shopper (signed with the store secret)")
+@click.option(
+    "--stream/--no-stream", default=None, help="Show text as it streams (default: on a tty)"
+)
+def chat(
+    url: str | None, conversation_id: str | None, email: str | None, stream: bool | None
+) -> None:
+    """Chat with the agent in the terminal (lines from stdin; y/n answers confirmations)."""
+    _offline_env()
+    settings = get_settings()
+    from agent.chat_client import ChatClient
+    from agent.identity import sign_email
+
+    identity = {"email": email, "signature": sign_email(email, settings.secret)} if email else None
+    server = None
+    if url is None:
+        from agent.background import BackgroundServer
+        from agent.server import build_app
+
+        def make(port: int):
+            return build_app(settings.model_copy(update={"port": port}))
+
+        click.echo("starting shopdesk in-process…", err=True)
+        server = BackgroundServer(make).start()
+        url = server.ws_url
+    try:
+        client = ChatClient(url, conversation_id=conversation_id, identity=identity, stream=stream)
+        result = asyncio.run(client.run())
+        if result.conversation_id:
+            click.echo(
+                f"(resume with: shopdesk chat --conversation {result.conversation_id})", err=True
+            )
+    except OSError as exc:
+        click.echo(f"error: cannot reach {url}: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        if server is not None:
+            server.stop()

@@ -1,0 +1,345 @@
+"""KnowledgeBase: incremental indexing of a markdown folder and hybrid search over it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from knowledge import embedding
+from knowledge.bm25 import BM25Index, tokenize
+from knowledge.chunker import CHUNKER_VERSION, chunk_document, headings
+from knowledge.loader import discover, parse, sha1_bytes
+from knowledge.manifest import Manifest
+from knowledge.models import (
+    Chunk,
+    FileInfo,
+    FileState,
+    IndexReport,
+    IndexWarning,
+    LoadProblem,
+    Passage,
+    SearchResult,
+)
+from knowledge.retrieval import convex, dense_confidence, keyword_confidence, rrf
+from knowledge.store import VectorStore
+
+Mode = Literal["hybrid", "dense", "keyword"]
+Fusion = Literal["convex", "rrf"]
+MODES: tuple[str, ...] = ("hybrid", "dense", "keyword")
+INDEX_VERSION = f"{embedding.MODEL_NAME}|chunker-{CHUNKER_VERSION}"
+CANDIDATES = 30  # per ranking, before fusion
+
+
+class KnowledgeBase:
+    """A folder of markdown files, indexed into `data_dir` (manifest + Chroma), searchable.
+
+    Thread-safe: one index run at a time (`index` may be called from a watcher thread while
+    searches run); searches read an in-memory snapshot guarded by a short lock.
+    """
+
+    def __init__(self, kb_dir: Path | str, data_dir: Path | str, fusion: Fusion = "convex") -> None:
+        self.kb_dir = Path(kb_dir)
+        self.data_dir = Path(data_dir)
+        self.fusion = fusion
+        self._index_lock = threading.Lock()
+        self._state_lock = threading.RLock()
+        self._manifest = Manifest(self.data_dir / "knowledge.sqlite")
+        self._store: VectorStore | None = None
+        self._chunks: dict[str, Chunk] = {}
+        self._vectors: dict[str, np.ndarray] = {}  # for exact cosines of keyword-only candidates
+        self._by_source: dict[str, list[str]] = {}
+        self._bm25 = BM25Index()
+        self._loaded = False
+        self._warnings: list[IndexWarning] = []
+
+    # ---------------------------------------------------------------- state
+    @property
+    def store(self) -> VectorStore:
+        with self._state_lock:
+            if self._store is None:
+                self._store = VectorStore(self.data_dir / "chroma")
+            return self._store
+
+    @property
+    def warnings(self) -> list[IndexWarning]:
+        with self._state_lock:
+            return list(self._warnings)
+
+    def __len__(self) -> int:
+        self._ensure_loaded()
+        return len(self._chunks)
+
+    def files(self) -> list[FileInfo]:
+        return [
+            FileInfo(source=s.source, title=s.title, tags=s.tags, headings=s.headings)
+            for s in sorted(self._manifest.files().values(), key=lambda s: s.source)
+        ]
+
+    def chunks(self) -> list[Chunk]:
+        self._ensure_loaded()
+        with self._state_lock:
+            return sorted(self._chunks.values(), key=lambda c: (c.source, c.ordinal))
+
+    def _ensure_loaded(self) -> None:
+        """Load the manifest into memory (BM25 + chunk table) and reconcile Chroma with it."""
+        with self._state_lock:
+            if self._loaded:
+                return
+            if self._manifest.get_meta("version") not in (None, INDEX_VERSION):
+                self._reset()
+            for chunk in self._manifest.chunks():
+                self._put(chunk)
+            self._reconcile()
+            self._vectors = {
+                cid: vec for cid, vec in self.store.vectors().items() if cid in self._chunks
+            }
+            self._loaded = True
+
+    def _reset(self) -> None:
+        # The model or the chunker changed: nothing in the old index can be trusted.
+        stale = [c.id for c in self._manifest.chunks()]
+        self.store.delete(stale)
+        self._manifest.apply([], {}, list(self._manifest.files()), {"version": INDEX_VERSION})
+
+    def _reconcile(self) -> None:
+        # A crash between the Chroma write and the manifest commit leaves them out of step.
+        if self.store.count() == len(self._chunks):
+            return
+        present = self.store.ids()
+        extra = present - self._chunks.keys()
+        if extra:
+            self.store.delete(sorted(extra))
+        missing = [self._chunks[i] for i in self._chunks.keys() - present]
+        if missing:
+            vectors = embedding.embed_chunks(
+                [c.embed_text for c in missing], [c.heading for c in missing]
+            )
+            self.store.upsert(missing, vectors)
+
+    def _put(self, chunk: Chunk) -> None:
+        self._chunks[chunk.id] = chunk
+        self._by_source.setdefault(chunk.source, []).append(chunk.id)
+        self._bm25.add(chunk.id, chunk.embed_text)
+
+    def _drop_source(self, source: str) -> list[str]:
+        ids = self._by_source.pop(source, [])
+        for chunk_id in ids:
+            self._chunks.pop(chunk_id, None)
+            self._vectors.pop(chunk_id, None)
+            self._bm25.remove(chunk_id)
+        return ids
+
+    # ---------------------------------------------------------------- indexing
+    def index(self, progress: bool = False) -> IndexReport:
+        """Bring the index in line with the folder, touching only what changed."""
+        with self._index_lock:
+            started = time.perf_counter()
+            self._ensure_loaded()
+            report = IndexReport()
+            known = self._manifest.files()
+            on_disk = dict(discover(self.kb_dir))
+            removed_sources = [s for s in known if s not in on_disk]
+            states: list[FileState] = []
+            new_chunks: dict[str, list[Chunk]] = {}
+            warnings: list[IndexWarning] = []
+            if not self.kb_dir.is_dir():
+                warnings.append(IndexWarning(source=str(self.kb_dir), message="not a directory"))
+
+            for source, path in on_disk.items():
+                kept = len(self._by_source.get(source, []))
+                try:
+                    stat = path.stat()
+                    prev = known.get(source)
+                    if prev and (prev.mtime_ns, prev.size) == (stat.st_mtime_ns, stat.st_size):
+                        report.unchanged += kept
+                        continue
+                    data = path.read_bytes()
+                    digest = sha1_bytes(data)
+                    if prev and prev.sha1 == digest:  # touched, not changed
+                        states.append(replace(prev, mtime_ns=stat.st_mtime_ns, size=stat.st_size))
+                        report.unchanged += kept
+                        continue
+                    doc = parse(source, data)
+                    chunks = chunk_document(doc)
+                    if not chunks:
+                        raise LoadProblem("no text to index under any heading")
+                except (LoadProblem, OSError) as exc:
+                    line = exc.line if isinstance(exc, LoadProblem) else None
+                    message = str(exc) if isinstance(exc, LoadProblem) else f"unreadable: {exc}"
+                    if kept:
+                        message += " (keeping the previously indexed version)"
+                    warnings.append(IndexWarning(source=source, line=line, message=message))
+                    report.unchanged += kept
+                    continue
+                new_chunks[source] = chunks
+                states.append(
+                    FileState(
+                        source=source,
+                        mtime_ns=stat.st_mtime_ns,
+                        size=stat.st_size,
+                        sha1=digest,
+                        title=doc.title,
+                        tags=list(doc.tags),
+                        headings=list(dict.fromkeys(headings(doc))),
+                    )
+                )
+
+            to_embed, delete_ids = self._diff(new_chunks, removed_sources, report)
+            vectors = self._embed(to_embed, progress)
+            if to_embed:
+                self.store.upsert(to_embed, vectors)
+            if delete_ids:
+                self.store.delete(delete_ids)
+            if states or removed_sources or not known:
+                self._manifest.apply(
+                    states, new_chunks, removed_sources, {"version": INDEX_VERSION}
+                )
+
+            with self._state_lock:
+                kept_vectors = {cid: self._vectors.get(cid) for cid in self._chunks}
+                for source in removed_sources:
+                    self._drop_source(source)
+                for source, chunks in new_chunks.items():
+                    self._drop_source(source)
+                    for chunk in chunks:
+                        self._put(chunk)
+                        if kept_vectors.get(chunk.id) is not None:
+                            self._vectors[chunk.id] = kept_vectors[chunk.id]  # type: ignore[assignment]
+                for chunk, vector in zip(to_embed, vectors, strict=True):
+                    self._vectors[chunk.id] = vector
+                self._warnings = warnings
+            report.files = len(on_disk)
+            report.warnings = warnings
+            report.seconds = round(time.perf_counter() - started, 3)
+            return report
+
+    def _diff(
+        self, new_chunks: dict[str, list[Chunk]], removed_sources: list[str], report: IndexReport
+    ) -> tuple[list[Chunk], list[str]]:
+        to_embed: list[Chunk] = []
+        delete_ids: list[str] = []
+        with self._state_lock:
+            for source in removed_sources:
+                ids = self._by_source.get(source, [])
+                delete_ids.extend(ids)
+                report.removed += len(ids)
+            for source, chunks in new_chunks.items():
+                old = {cid: self._chunks[cid] for cid in self._by_source.get(source, [])}
+                for chunk in chunks:
+                    before = old.pop(chunk.id, None)
+                    if before is None:
+                        report.added += 1
+                        to_embed.append(chunk)
+                    elif before.hash != chunk.hash:
+                        report.updated += 1
+                        to_embed.append(chunk)
+                    else:
+                        report.unchanged += 1
+                delete_ids.extend(old)
+                report.removed += len(old)
+        return to_embed, delete_ids
+
+    def _embed(self, chunks: list[Chunk], progress: bool) -> np.ndarray:
+        texts = [c.embed_text for c in chunks]
+        heads = [c.heading for c in chunks]
+        if not texts:
+            return np.zeros((0, embedding.DIMENSIONS), dtype=np.float32)
+        if not progress:
+            return embedding.embed_chunks(texts, heads)
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+        ) as bar:
+            task = bar.add_task("Embedding sections", total=len(texts))
+            return embedding.embed_chunks(texts, heads, on_batch=lambda n: bar.advance(task, n))
+
+    # ---------------------------------------------------------------- search
+    def search(self, query: str, k: int = 5, mode: Mode = "hybrid") -> SearchResult:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        self._ensure_loaded()
+        query = query.strip()
+        if not query or k < 1:
+            return SearchResult(passages=[], confidence=0.0)
+        vector = embedding.query_encoder().encode(query) if mode != "keyword" else None
+        return self._search(query, vector, k, mode)
+
+    async def asearch(self, query: str, k: int = 5, mode: Mode = "hybrid") -> SearchResult:
+        """Safe on the event loop: the encode runs on the encoder thread, batched with any other
+        queries waiting at the same moment; Chroma and BM25 run in a worker thread."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        if not self._loaded:
+            await asyncio.to_thread(self._ensure_loaded)
+        query = query.strip()
+        if not query or k < 1:
+            return SearchResult(passages=[], confidence=0.0)
+        vector = None
+        if mode != "keyword":
+            vector = await asyncio.wrap_future(embedding.query_encoder().submit(query))
+        return await asyncio.to_thread(self._search, query, vector, k, mode)
+
+    def _search(self, query: str, vector: np.ndarray | None, k: int, mode: str) -> SearchResult:
+        n = max(CANDIDATES, 4 * k)
+        dense: list[tuple[str, float]] = []
+        if vector is not None:
+            dense = self.store.query(vector, n)
+        with self._state_lock:
+            dense = [(cid, sim) for cid, sim in dense if cid in self._chunks]  # drop stale ids
+            keyword = self._bm25.search(query, n) if mode != "dense" else []
+            if mode == "dense":
+                ranked = dense
+            elif mode == "keyword":
+                ranked = keyword
+            elif self.fusion == "rrf":
+                ranked = rrf([[c for c, _ in dense], [c for c, _ in keyword]])
+            else:
+                cosines = dict(dense)
+                for cid, _ in keyword:
+                    if cid not in cosines and cid in self._vectors:
+                        cosines[cid] = float(self._vectors[cid] @ vector)
+                ranked = convex(cosines, keyword)
+            passages = [
+                Passage(
+                    source=self._chunks[cid].source,
+                    heading=self._chunks[cid].heading,
+                    text=self._chunks[cid].text,
+                    score=round(float(score), 6),
+                )
+                for cid, score in ranked[:k]
+            ]
+        if mode == "keyword":
+            top = keyword[0][1] if keyword else None
+            confidence = keyword_confidence(top, len(set(tokenize(query))))
+        else:
+            confidence = dense_confidence(dense[0][1] if dense else None)
+        return SearchResult(passages=passages, confidence=confidence)
+
+    # ---------------------------------------------------------------- watching
+    def start_watching(
+        self,
+        on_report: Callable[[IndexReport], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ):
+        """Re-index on every change below kb_dir, in a background thread. Returns a handle with
+        `.stop()` (also a context manager)."""
+        from knowledge.watch import Watcher
+
+        watcher = Watcher(self, on_report=on_report, on_error=on_error)
+        watcher.start()
+        return watcher
+
+    def close(self) -> None:
+        self._manifest.close()

@@ -1,0 +1,111 @@
+"""The conversation store: durable messages, both views of them, confirmations, and migrations."""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+
+from agent.conversations import VERSION_TABLE, ConversationStore
+from agent.identity import sign_email, verify_signature
+
+
+def _store(url: str) -> ConversationStore:
+    store = ConversationStore(url)
+    store.migrate()
+    return store
+
+
+def test_migrate_is_idempotent_and_uses_its_own_version_table(database_url: str) -> None:
+    store = _store(database_url)
+    store.migrate()
+    with store.engine.connect() as conn:
+        version = conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one()
+    assert version == "agent_0001"
+    store.close()
+
+
+def test_conversation_ids_are_128_bit_random_and_unknown_ids_are_none(database_url: str) -> None:
+    store = _store(database_url)
+    a, b = store.create(), store.create()
+    assert len(a.id) == 32 and int(a.id, 16) >= 0 and a.id != b.id
+    assert store.get("0" * 32) is None
+    assert store.get("x" * 500) is None
+    assert store.get(a.id).status == "open"
+    store.close()
+
+
+def test_messages_survive_a_new_store_on_the_same_database(database_url: str) -> None:
+    store = _store(database_url)
+    conv = store.create()
+    store.append(conv.id, "user", {"role": "user", "content": "Can I return a mug?"})
+    call = {"id": "c1", "type": "function", "function": {"name": "lookup_order", "arguments": "{}"}}
+    store.append(conv.id, "assistant", {"role": "assistant", "content": None, "tool_calls": [call]})
+    store.append(
+        conv.id,
+        "tool",
+        {
+            "role": "tool",
+            "tool_call_id": "c1",
+            "content": json.dumps({"message": "Found WK-1001."}),
+        },
+    )
+    cites = [{"source": "returns.md", "heading": "Returns", "text": "30 days"}]
+    store.append(conv.id, "assistant", {"role": "assistant", "content": "Yes [1]"}, cites)
+    store.append(conv.id, "agent", {"role": "agent", "content": "Hi, Sam here", "name": "Sam"})
+    store.append(conv.id, "system-note", {"role": "system-note", "content": "verified"})
+    store.set_customer(conv.id, "ana@example.com")
+    store.close()
+
+    again = _store(database_url)
+    assert again.get(conv.id).customer_email == "ana@example.com"
+    transcript = again.transcript(conv.id)
+    assert [e["role"] for e in transcript] == ["user", "action", "assistant", "agent"]
+    assert transcript[1]["action"] == "lookup_order" and transcript[1]["text"] == "Found WK-1001."
+    assert transcript[2]["citations"] == cites
+    history = again.history(conv.id)
+    assert [m["role"] for m in history] == ["user", "assistant", "tool", "assistant", "assistant"]
+    assert again.list_conversations()[0].message_count == 6
+    again.close()
+
+
+def test_history_closes_a_tool_call_cut_short_by_a_restart(database_url: str) -> None:
+    store = _store(database_url)
+    conv = store.create()
+    store.append(conv.id, "user", {"role": "user", "content": "return it"})
+    call = {
+        "id": "c9",
+        "type": "function",
+        "function": {"name": "generate_label", "arguments": "{}"},
+    }
+    store.append(conv.id, "assistant", {"role": "assistant", "content": "", "tool_calls": [call]})
+    history = store.history(conv.id)
+    assert history[-1]["role"] == "tool" and history[-1]["tool_call_id"] == "c9"
+    store.close()
+
+
+def test_a_confirmation_resolves_once(database_url: str) -> None:
+    store = _store(database_url)
+    conv = store.create()
+    store.add_confirmation(
+        conv.id,
+        confirmation_id="k1",
+        action="generate_label",
+        arguments={"rma_id": "R"},
+        summary="s",
+    )
+    assert store.pending_confirmation(conv.id).id == "k1"
+    assert store.resolve_confirmation("k1", "approved") is True
+    assert store.resolve_confirmation("k1", "declined") is False
+    assert store.pending_confirmation(conv.id) is None
+    store.close()
+
+
+def test_signed_identity_round_trip_and_tampering() -> None:
+    sig = sign_email("  Ana@Example.com ", "store-secret")
+    assert verify_signature("ana@example.com", sig, "store-secret")
+    assert verify_signature("ana@example.com", sig.upper(), "store-secret")
+    assert not verify_signature("bob@example.com", sig, "store-secret")
+    assert not verify_signature("ana@example.com", sig, "other-secret")
+    assert not verify_signature("ana@example.com", "", "store-secret")
+    assert not verify_signature("ana@example.com", "zz\u00e9", "store-secret")
