@@ -73,7 +73,9 @@ def _block(c: canvas.Canvas, title: str, lines: Sequence[str], y: float, *, size
 def _barcode(value: str) -> code128.Code128:
     """The widest bars (easiest to scan) that still fit between the margins, quiet zones included."""
     for bar_width in (1.6, 1.4, 1.2, 1.0, 0.8):
-        barcode = code128.Code128(value, barHeight=1.1 * inch, barWidth=bar_width, humanReadable=False)
+        barcode = code128.Code128(
+            value, barHeight=1.1 * inch, barWidth=bar_width, humanReadable=False
+        )
         if barcode.width <= WIDTH - 2 * MARGIN:
             break
     return barcode

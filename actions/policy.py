@@ -306,7 +306,7 @@ def _not_delivered(order: Order) -> str:
 
 def _quantity_exceeds(line: OrderLine, available: int) -> str:
     if available <= 0:
-        return f"All of the {line.name} on this order already has a return under way."
+        return f"The {line.name} on this order already has a return under way."
     return f"You can return at most {available} × {line.name} from this order."
 
 

@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import Any, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic.fields import FieldInfo
 
 from actions.context import ActionContext, ActionError, ActionResult
 
@@ -199,11 +200,15 @@ def build_spec(
             raise _fail(func, f"parameter `{param.name}` cannot be positional-only")
         if param.name not in hints:
             raise _fail(func, f"parameter `{param.name}` needs a type annotation")
+        doc = param_docs.get(param.name) or None
+        if isinstance(param.default, FieldInfo):  # `x: int = Field(1, ge=1)` works too
+            info = param.default
+            if doc and not info.description:
+                info = FieldInfo.merge_field_infos(info, description=doc)
+            fields[param.name] = (hints[param.name], info)
+            continue
         default = ... if param.default is inspect.Parameter.empty else param.default
-        fields[param.name] = (
-            hints[param.name],
-            Field(default, description=param_docs.get(param.name) or None),
-        )
+        fields[param.name] = (hints[param.name], Field(default, description=doc))
     try:
         params_model = create_model(  # type: ignore[call-overload]
             f"{_camel(action_name)}Args",

@@ -32,6 +32,8 @@ def uvicorn_options(settings: Any) -> dict[str, Any]:
     """
     return {
         "ws_max_size": max(settings.max_frame_bytes * 16, 1 << 20),
+        # Chat frames are small: compressing each delta costs more CPU than the bytes are worth.
+        "ws_per_message_deflate": False,
         "ws_ping_interval": 20.0,
         "ws_ping_timeout": 20.0,
         "lifespan": "on",

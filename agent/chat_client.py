@@ -45,9 +45,10 @@ class ChatClient:
         interactive: bool | None = None,
     ) -> None:
         self.url = url
-        self.console = console or Console(highlight=False)
         self.read_line = read_line
         self.interactive = sys.stdin.isatty() if interactive is None else interactive
+        # From a pipe, one event a line: no wrapping at an imaginary terminal width.
+        self.console = console or Console(highlight=False, soft_wrap=not self.interactive)
         self.stream = self.interactive if stream is None else stream
         self.conversation_id = conversation_id
         self.identity = identity

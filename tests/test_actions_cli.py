@@ -210,3 +210,24 @@ def test_broken_actions_module_is_reported_naming_the_function(shop, tmp_path: P
     result = shop("actions", "list", extra=("--actions", str(broken)))
     assert result.exit_code == 2
     assert "not_async" in result.stderr and "async def" in result.stderr
+
+
+def test_an_action_that_crashes_is_reported_and_the_batch_goes_on(shop, tmp_path: Path) -> None:
+    module = tmp_path / "buggy.py"
+    module.write_text(
+        "from actions import action, ActionContext, ActionResult\n"
+        "@action\n"
+        "async def explode(ctx: ActionContext) -> ActionResult:\n"
+        "    'Always fails.'\n"
+        "    raise RuntimeError('boom')\n"
+    )
+    batch = tmp_path / "calls.jsonl"
+    batch.write_text(
+        '{"name": "explode"}\n{"name": "lookup_order", "args": {"order_id": "WK-1003", "email": "bob@example.com"}}\n'
+    )
+    result = shop(
+        "actions", "call", "--batch", str(batch), "--json", extra=("--actions", str(module))
+    )
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["error"] == "action_failed" and "boom" in first["message"]
+    assert second["order_id"] == "WK-1003"

@@ -289,3 +289,22 @@ def test_entry_point_group_is_discovered(monkeypatch) -> None:
         lambda group: [FakeEntryPoint()] if group == "shopdesk.actions" else [],
     )
     assert load_registry().get("book_pickup") is not None
+
+
+async def test_pydantic_field_defaults_in_the_signature_are_honoured() -> None:
+    @action
+    async def repeat(ctx: ActionContext, times: int = Field(2, ge=1, le=3)) -> Echo:
+        """Repeat something.
+
+        Args:
+            times: How many times.
+        """
+        return Echo(text="x" * times, message="ok")
+
+    registry = ActionRegistry([repeat])  # type: ignore[list-item]
+    props = registry.get("repeat").json_schema()["properties"]  # type: ignore[union-attr]
+    assert props["times"]["default"] == 2 and props["times"]["maximum"] == 3
+    assert props["times"]["description"] == "How many times."
+    assert (await registry.run("repeat", ctx(), {})).text == "xx"
+    with pytest.raises(ActionError):
+        registry.validate("repeat", {"times": 4})

@@ -446,3 +446,20 @@ def test_simultaneous_requests_from_four_threads_make_one_authorization(services
         thread.join(timeout=60)
     assert len(ids) == 4 and len(set(ids)) == 1
     assert len(services.workflow.for_customer(ADA)) == 1
+
+
+async def test_whole_order_check_counts_what_is_already_being_returned(services, registry) -> None:
+    await registry.run("create_return_authorization", as_(services), RETURN_BOWLS)
+    result = await registry.run("check_eligibility", as_(services), {"order_id": "WK-1001"})
+    bowl = result.lines[1]
+    assert (bowl.quantity, bowl.eligible, bowl.refund_amount) == (2, True, Decimal("25.00"))
+    rest = {
+        **RETURN_BOWLS,
+        "lines": [{"sku": "BOWL-01", "quantity": 2}],
+        "resolution": "store_credit",
+    }
+    await registry.run("create_return_authorization", as_(services), rest)
+    result = await registry.run("check_eligibility", as_(services), {"order_id": "WK-1001"})
+    bowl = result.lines[1]
+    assert bowl.reason_code == "quantity_exceeds"
+    assert bowl.message == "The Stoneware Bowl on this order already has a return under way."

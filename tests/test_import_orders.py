@@ -150,6 +150,9 @@ def test_a_tracking_number_of_another_stored_order_is_refused(store: OrderStore)
     clash["id"] = "WK-2001"
     with pytest.raises(ImportProblems) as caught:
         store.import_data({"orders": [clash]})
+    assert caught.value.problems[0].startswith(
+        "orders[0].shipments[0].tracking_number: tracking number"
+    )
     assert "already belongs to order WK-1001" in caught.value.problems[0]
     assert store.find_order("WK-2001") is None
 

@@ -14,12 +14,14 @@ from agent.config import Settings
 from agent.events import AssistantDelta, AssistantMessage
 from agent.llm import ModelReply
 from agent.loop import (
+    HANDOFF_MESSAGE,
     MODEL_DOWN_TEXT,
     ROUND_LIMIT_TEXT,
     AgentDeps,
     Conversation,
     TurnStats,
     idempotency_key,
+    model_history,
     run_turn,
     tools_for_model,
 )
@@ -65,6 +67,17 @@ async def cancel_order(ctx: ActionContext, order_id: str) -> ActionResult:
     """Cancel one of the shopper's orders."""
     HOLDS.append(("cancelled " + order_id, ctx.idempotency_key))
     return ActionResult(message="Cancelled.")
+
+
+async def _doomed_summary(ctx: ActionContext, args: Any) -> str:
+    raise ActionError("final_sale", "Engraved items are final sale.")
+
+
+@action(confirm=True, summary=_doomed_summary)
+async def return_engraved(ctx: ActionContext) -> ActionResult:
+    """Return an engraved item (the policy always refuses)."""
+    HOLDS.append(("returned", ctx.idempotency_key))
+    return ActionResult(message="Returned.")
 
 
 @action
@@ -142,7 +155,7 @@ def model():
 @pytest.fixture
 def deps(model, tmp_path):
     HOLDS.clear()
-    registry = ActionRegistry([add, place_hold, cancel_order, explode, buggy])  # type: ignore[list-item]
+    registry = ActionRegistry([add, place_hold, cancel_order, return_engraved, explode, buggy])  # type: ignore[list-item]
     settings = Settings(data=tmp_path, model=model.name, max_rounds=4, model_retries=0)
     return AgentDeps(settings=settings, kb=StaticKB(), registry=registry, services=None)
 
@@ -335,3 +348,47 @@ async def test_retrieval_runs_once_per_turn_on_the_shoppers_words(model, deps):
     model.call("add", a=1, b=1).reply("Two.")
     await turn(deps, Conversation(id="c1"), "one plus one")
     assert deps.kb.queries == ["one plus one"]
+
+
+async def test_the_model_can_hand_over_to_a_person(model, deps):
+    model.call("handoff_to_person", reason="wants a human").reply("Someone will join.")
+    answer, rec = await turn(deps, Conversation(id="c1"), "a person please")
+    handoff = [e for e in rec.events if e.type == "handoff"]
+    assert len(handoff) == 1 and handoff[0].reason == "wants a human"
+    assert model.tool_results()[0] == {"ok": True, "result": {"message": HANDOFF_MESSAGE}}
+    assert "handoff_to_person" in [t["function"]["name"] for t in model.calls[0]["tools"]]
+
+
+def test_history_for_the_model_answers_every_tool_call_once():
+    call = {"id": "c1", "type": "function", "function": {"name": "add", "arguments": "{}"}}
+    history = [
+        {"role": "user", "content": "hi", "id": 1},
+        {"role": "assistant", "content": None, "tool_calls": [call]},  # cut short: no result
+        {"role": "user", "content": "hello?"},
+        {"role": "tool", "tool_call_id": "zz", "content": "{}"},  # result of nothing
+        {"role": "assistant", "content": "Hi!", "citations": []},
+        {"role": "agent", "content": "Sam from the studio here."},
+    ]
+    cleaned = model_history(history)
+    assert [m["role"] for m in cleaned] == [
+        "user",
+        "assistant",
+        "tool",
+        "user",
+        "assistant",
+        "assistant",
+    ]
+    assert cleaned[2]["tool_call_id"] == "c1" and "interrupted" in cleaned[2]["content"]
+    assert cleaned[0] == {"role": "user", "content": "hi"}
+    assert cleaned[4] == {"role": "assistant", "content": "Hi!"}
+    assert cleaned[5] == {"role": "assistant", "content": "Sam from the studio here."}
+
+
+async def test_a_side_effect_the_policy_refuses_is_not_offered_for_confirmation(model, deps):
+    model.call("return_engraved").then(echo_last_tool_result)
+    _, rec = await turn(deps, Conversation(id="c1"), "return my engraved mug")
+    assert rec.confirmations == [] and HOLDS == []
+    assert model.tool_results()[0]["error"] == {
+        "code": "final_sale",
+        "message": "Engraved items are final sale.",
+    }

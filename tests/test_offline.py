@@ -11,13 +11,13 @@ import pytest
 
 from actions.registry import load_registry
 from agent.config import Settings
-from agent.loop import tools_for_model
+from agent.loop import HANDOFF_MESSAGE, HANDOFF_TOOL, tools_for_model
 from agent.offline import OfflineModel, classify, read_tools, slots
-from agent.offline.model import OFFER_LABEL, OFFER_PERSON, OFFER_RETURN
+from agent.offline.routing import OFFER_LABEL, OFFER_PERSON, OFFER_RETURN
 from agent.prompts import parse_system_prompt, render_system_prompt
 
 SETTINGS = Settings()
-TOOLS = tools_for_model(load_registry(entry_points_group=None))
+TOOLS = [*tools_for_model(load_registry(entry_points_group=None)), HANDOFF_TOOL]
 ORDER_RE = slots.order_pattern(SETTINGS.order_id_pattern)
 
 
@@ -507,3 +507,35 @@ def test_the_reply_is_deterministic():
 
 def test_greeting_names_the_store():
     assert "Willow & Kiln" in Chat().user("hello").reply().text
+
+
+def test_asking_for_a_person_hands_over_through_the_loops_tool():
+    chat = Chat().user("can I talk to a person please?")
+    name, args = only_call(chat.reply())
+    assert name == "handoff_to_person" and "person" in args["reason"]
+    chat.tool(name, args, {"message": HANDOFF_MESSAGE})
+    assert chat.reply().text == HANDOFF_MESSAGE
+
+
+def test_yes_to_the_offer_of_a_person_hands_over():
+    chat = Chat(POLICY, confidence=0.1).user("do you sell cars?")
+    chat.bot(chat.reply().text).user("yes")
+    name, _ = only_call(chat.reply())
+    assert name == "handoff_to_person"
+
+
+def test_an_exchange_request_is_carried_into_the_authorization():
+    chat = (
+        Chat(email="maya.chen@example.com")
+        .user("I'd like an exchange for the mug from WK-1001, it's the wrong size")
+        .tool("lookup_order", {"order_id": "WK-1001", "email": "maya.chen@example.com"}, ORDER_1001)
+        .tool(
+            "check_eligibility",
+            {"order_id": "WK-1001", "sku": "CER-MUG-SAGE", "quantity": 1, "reason": "wrong_size"},
+            ELIGIBLE,
+        )
+    )
+    offer = chat.reply().text
+    assert "replacement instead of a refund" in offer and offer.endswith(OFFER_RETURN)
+    name, args = only_call(chat.bot(offer).user("yes").reply())
+    assert name == "create_return_authorization" and args["resolution"] == "replacement"

@@ -13,8 +13,8 @@ from actions.services import build_services
 from agent.config import DEMO_STORE, Settings
 from agent.loop import AgentDeps, Conversation, run_turn
 
-# The demo orders were delivered in early-to-mid November 2026; this is "today" for the demo.
-DEMO_NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+# The demo's "today" (see examples/demo-store/orders.json: windows are counted from it).
+DEMO_NOW = datetime(2026, 11, 21, 17, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

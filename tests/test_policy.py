@@ -327,3 +327,11 @@ def test_reasons_are_split_into_buyer_and_fault() -> None:
 def test_money_is_shown_in_the_order_currency(policy: Policy) -> None:
     result = check(make_order(BOWL, currency="EUR"), BOWL, policy, ny(2026, 3, 5, 9))
     assert "€12.50" in result.message
+
+
+def test_window_spanning_the_clock_change_still_counts_calendar_days(policy: Policy) -> None:
+    # Clocks go forward on March 8, 2026 in New York: a 23-hour day must not shorten the window.
+    order = make_order(BOWL, delivered_at=ny(2026, 3, 7, 23, 30))
+    last_in = check(order, BOWL, policy, ny(2026, 4, 6, 23, 59))
+    assert last_in.eligible and last_in.days_since_delivery == 30
+    assert check(order, BOWL, policy, ny(2026, 4, 7, 0, 0)).reason_code == "outside_window"

@@ -16,7 +16,7 @@ from agent.config import Settings
 from agent.server import build_app
 from tests.ws_helpers import client, last
 
-DEMO_NOW = "2026-11-20T12:00:00Z"
+DEMO_NOW = "2026-11-21T17:00:00Z"  # /tmp/shopdesk/demo-orders.md
 
 
 @pytest.fixture(scope="module")

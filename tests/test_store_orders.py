@@ -146,3 +146,49 @@ def test_authorized_quantities_empty_without_returns(store: OrderStore) -> None:
     store.import_data({"orders": [_order("WK-1001")]})
     assert store.authorized_quantities("WK-1001") == {}
     assert store.authorized_quantities("#1001") == {}
+
+
+def test_preload_warms_the_cache_with_identical_records(store: OrderStore) -> None:
+    store.import_file(DEMO)
+    cold = OrderStore(store.url)
+    expected = {o: cold.find_order(o) for o in ("WK-1001", "WK-1009", "WK-1026")}
+    cold.close()
+    warm = OrderStore(store.url)
+    assert warm.preload() == 30
+    for order_id, record in expected.items():
+        assert warm.find_order(order_id) == record
+    warm.close()
+
+
+def test_order_and_authorized_scopes_to_the_shopper(store: OrderStore) -> None:
+    store.import_file(DEMO)
+    found = store.order_and_authorized("#1001", "MAYA.CHEN@example.com")
+    assert found is not None and found[0].id == "WK-1001" and found[1] == {}
+    assert store.order_and_authorized("WK-1001", "tom.becker@example.com") is None
+    assert store.order_and_authorized("WK-4040", "maya.chen@example.com") is None
+    assert store.order_and_authorized("WK-1001") is not None  # staff: no email check
+
+
+def test_two_processes_migrating_at_once_both_succeed(database_url: str) -> None:
+    import threading
+
+    stores = [OrderStore(database_url) for _ in range(3)]
+    barrier = threading.Barrier(3)
+    errors: list[BaseException] = []
+
+    def migrate(s: OrderStore) -> None:
+        barrier.wait()
+        try:
+            s.migrate()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert stores[0].is_empty()
+    for s in stores:
+        s.close()

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from browser import (
+    TIMING_JS,
     AppServer,
     Frames,
     PageServer,
@@ -186,12 +187,19 @@ def test_full_return_confirms_and_offers_a_label_pdf(server: AppServer, page: An
           if (root.querySelector('.sd-typing')) window.__sdTyping = true;
         }).observe(root, {subtree: true, childList: true, attributes: true});""",
     )
-    converse(page, frames, f"I'd like to return a mug from order {RETURN_ORDER}")
-    converse(page, frames, RETURN_EMAIL)
-    # The order is found and its eligibility checked before anything is offered.
-    converse(page, frames, "the sage mug, I changed my mind")
-    assert any(f.get("action") == "check_eligibility" for f in frames.of("action_finished"))
-    converse(page, frames, "yes please", approve=True)
+
+    # The README's demo return, as a shopper types it.
+    def actions(turn: list[dict]) -> list[str]:
+        return [f["action"] for f in turn if f["type"] == "action_finished" and f["ok"]]
+
+    converse(page, frames, "Hi! I want to return the mug from my order")
+    turn = converse(page, frames, f"It's {RETURN_ORDER}, {RETURN_EMAIL}")
+    assert actions(turn) == ["lookup_order"]
+    turn = converse(page, frames, "I changed my mind, it doesn't go with my kitchen")
+    assert actions(turn) == ["check_eligibility"]
+    assert "Shall I start this return" in turn[-1]["text"]
+    turn = converse(page, frames, "Yes please", approve=True)
+    assert actions(turn) == ["create_return_authorization", "generate_label"]
 
     confirms = frames.of("confirmation_request")
     assert confirms and confirms[0]["action"] == "create_return_authorization"
@@ -304,6 +312,9 @@ def test_host_page_styles_and_scripts_are_unaffected_on_an_allowed_origin(
     frames = Frames().attach(page)
     page.goto(allowed.url + "/")
     page.locator(f"{W} .sd-bubble").wait_for(state="visible")
+    page.wait_for_function("performance.getEntriesByName('shopdesk-bubble-visible').length")
+    timing = page.evaluate(TIMING_JS)
+    assert timing["run_to_bubble"] < 1000, timing  # typically 20-50 ms
     with_widget = page.evaluate(probe)
     for key in ("probe", "body", "button", "div"):
         assert with_widget[key] == without[key], key

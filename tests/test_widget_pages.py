@@ -101,3 +101,17 @@ def test_assets_load_from_the_package() -> None:
     assets = load_assets()
     assert set(assets) == {"widget.js", "widget.css"}
     assert assets["widget.js"].etag != assets["widget.css"].etag
+
+
+def test_a_missing_browser_fails_under_ci_and_skips_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import browser
+
+    monkeypatch.setattr(browser, "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="no-chromium is missing"):
+        browser.require_chromium()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        browser.require_chromium()

@@ -265,3 +265,20 @@ def test_every_change_queues_a_webhook_in_the_same_transaction(services: ActionS
     assert [r["event"] for r in rows] == ["return.created", "return.updated"]
     with services.store.reading() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(WebhookDeliveryRow)) == 2
+
+
+def test_cached_eligibility_inputs_follow_new_and_cancelled_returns(
+    services: ActionServices,
+) -> None:
+    store = services.store
+    email = "noah.fischer@example.com"
+    assert store.order_and_authorized("WK-1012", email)[1] == {}  # type: ignore[index]
+    assert store.order_and_authorized("WK-1012", email)[1] == {}  # type: ignore[index]  (cached)
+    rma = _create(services, "WK-1012", {"CER-PLNT-SM": 2})
+    assert store.order_and_authorized("WK-1012", email)[1] == {"CER-PLNT-SM": 2}  # type: ignore[index]
+    other = type(store)(store.url)  # another process sees it too
+    assert other.order_and_authorized("1012", email)[1] == {"CER-PLNT-SM": 2}  # type: ignore[index]
+    services.workflow.transition(rma.id, "cancelled")
+    assert store.order_and_authorized("WK-1012", email)[1] == {}  # type: ignore[index]
+    assert other.order_and_authorized("WK-1012", email)[1] == {}  # type: ignore[index]
+    other.close()

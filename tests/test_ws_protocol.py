@@ -259,9 +259,9 @@ async def test_an_idle_socket_is_closed_with_the_idle_code(tmp_path: Path) -> No
 
 
 async def test_a_restart_loses_nothing_and_a_pending_confirmation_still_works(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str
 ) -> None:
-    settings = bell_settings(tmp_path)
+    settings = bell_settings(tmp_path, database_url=database_url)  # SQLite, and PostgreSQL in CI
     srv = bell_server(settings)
     try:
         async with client(srv.ws_url) as c:

@@ -48,10 +48,15 @@ async def shoppers_order_with_returns(
 ) -> tuple[Order, dict[str, int]]:
     """The shopper's order and the quantities per SKU already on live returns (one thread hop:
     this is the eligibility hot path)."""
-    store = ctx.services.store
+    store, email = ctx.services.store, ctx.customer_email
+    if not email:  # never look an order up without the shopper it must belong to
+        raise ActionError("order_not_found", ORDER_NOT_FOUND)
 
     def load() -> tuple[Order | None, dict[str, int]]:
-        order = store.order_for_customer(order_id, ctx.customer_email)
+        combined = getattr(store, "order_and_authorized", None)  # both reads on one connection
+        if combined is not None:
+            return combined(order_id, email) or (None, {})
+        order = store.order_for_customer(order_id, email)
         return order, (store.authorized_quantities(order.id) if order else {})
 
     order, authorized = await read(ctx, load)

@@ -158,22 +158,13 @@ async def check_eligibility(
     """
     order, done = await shoppers_order_with_returns(ctx, order_id)
     if sku is not None:
-        results = await _evaluate(ctx, order, [(_line(order, sku), quantity)], reason, done)
-    else:
-        results = []
-        for line in order.items:
-            left = line.quantity - done.get(line.sku.lower(), 0)
-            results.append(
-                evaluate_line(
-                    order,
-                    line,
-                    left if left > 0 else line.quantity,
-                    reason,
-                    ctx.services.policy,
-                    ctx.now,
-                    done.get(line.sku.lower(), 0),
-                )
-            )
+        wanted = [(_line(order, sku), quantity)]
+    else:  # each line at the quantity still returnable; all of it when none is, so the line says why
+        wanted = [
+            (line, max(line.quantity - done.get(line.sku.lower(), 0), 0) or line.quantity)
+            for line in order.items
+        ]
+    results = await _evaluate(ctx, order, wanted, reason, done)
     return EligibilityResult(
         order_id=order.id,
         reason=reason,

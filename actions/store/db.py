@@ -41,7 +41,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        if conn.get_execution_options().get(WRITE_OPTION):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.exec_driver_sql("BEGIN")
+        # Straight to the driver: through exec_driver_sql this BEGIN cost as much as the query
+        # it wraps (~0.3 ms), on the eligibility hot path.
+        immediate = conn.get_execution_options().get(WRITE_OPTION)
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")

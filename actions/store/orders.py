@@ -23,12 +23,13 @@ from actions.store.models import (
     OrderRow,
     ShipmentRow,
 )
-from actions.store.reads import AUTHORIZED, BY_KEY, BY_NUMBER, REVISION, load_order
+from actions.store.reads import AUTHORIZED, BY_KEY, BY_NUMBER, REVISION, load_order, load_recent
 
 if TYPE_CHECKING:
     from actions.importer import ImportReport
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATION_LOCK = 0x5D0_0001  # advisory lock id for the order store's migrations
 CACHE_SIZE = 20_000  # order records kept in memory, each checked against its revision on use
 
 
@@ -38,6 +39,7 @@ class OrderStore:
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
         self._cache: dict[str, tuple[int, Order]] = {}
+        self._authorized: dict[str, tuple[int, dict[str, int]]] = {}
         self._lock = threading.Lock()
         self.engine = create_engine(url, **engine_kwargs)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
@@ -72,7 +74,11 @@ class OrderStore:
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        with self.engine.begin() as conn:
+        # Two processes starting at once (server + CLI) must not both create the tables: SQLite
+        # queues them with BEGIN IMMEDIATE, PostgreSQL with a transaction-scoped advisory lock.
+        with self.engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
 
@@ -92,32 +98,60 @@ class OrderStore:
         return import_data(self, data)
 
     # Orders -----------------------------------------------------------------------------
-    def _match(self, session: Session | sa.Connection, order_id: str) -> tuple[str, int] | None:
-        """(id, revision) of the one order `order_id` names, tolerating "#1001", "wk-1001", "1001"."""
+    def _match(self, conn: sa.Connection, order_id: str) -> sa.Row[Any] | None:
+        """The head row of the one order `order_id` names, tolerating "#1001", "wk-1001", "1001"."""
         key = lookup_key(order_id or "")
         if not key:
             return None
-        rows = session.execute(BY_KEY, {"key": key}).all()
+        rows = conn.execute(BY_KEY, {"key": key}).all()
         if not rows and key.isdigit():
-            rows = session.execute(BY_NUMBER, {"number": order_number(key)}).all()
+            rows = conn.execute(BY_NUMBER, {"number": order_number(key)}).all()
         # Unknown, or ambiguous ("1001" for both WK-1001 and AB-1001): never guess between orders.
-        return (rows[0][0], rows[0][1]) if len(rows) == 1 else None
+        return rows[0] if len(rows) == 1 else None
 
     def resolve_id(self, order_id: str) -> str | None:
         with self.engine.connect() as conn:
-            found = self._match(conn, order_id)
-            return found[0] if found else None
+            head = self._match(conn, order_id)
+            return head.id if head is not None else None
 
     def find_order(self, order_id: str) -> Order | None:
-        # Hot path (every eligibility check): one query for (id, revision), then the cache.
+        # Hot path (every eligibility check): one query for the head row, then the cache.
         with self.engine.connect() as conn:
-            found = self._match(conn, order_id)
-            if found is None:
+            head = self._match(conn, order_id)
+            return self._cached(conn, head.id, head.revision, head) if head is not None else None
+
+    def order_and_authorized(
+        self, order_id: str, email: str | None = None
+    ) -> tuple[Order, dict[str, int]] | None:
+        """An eligibility check's reads on one connection: the order (the shopper's, when `email`
+        is given; None for unknown and for someone else's) and its authorized quantities."""
+        with self.engine.connect() as conn:
+            head = self._match(conn, order_id)
+            if head is None or (email is not None and head.email != email.strip().lower()):
                 return None
-            return self._cached(conn, *found)
+            order = self._cached(conn, head.id, head.revision, head)
+            if order is None:
+                return None
+            with self._lock:
+                cached = self._authorized.get(order.id)
+            if cached is not None and cached[0] == head.revision:
+                return order, dict(cached[1])  # the warm path: one query in all
+            rows = conn.execute(AUTHORIZED, {"order_id": order.id}).all()
+        authorized = {sku: int(total) for sku, total in rows}
+        with self._lock:
+            # Stored under the revision read first: if an RMA landed in between, the next call
+            # sees a newer revision and queries again, so this can never serve stale quantities.
+            if len(self._authorized) >= CACHE_SIZE:
+                self._authorized.pop(next(iter(self._authorized)))
+            self._authorized[order.id] = (head.revision, authorized)
+        return order, dict(authorized)
 
     def _cached(
-        self, conn: sa.Connection, real_id: str, revision: int | None = None
+        self,
+        conn: sa.Connection,
+        real_id: str,
+        revision: int | None = None,
+        head: sa.Row[Any] | None = None,
     ) -> Order | None:
         if revision is None:
             revision = conn.execute(REVISION, {"order_id": real_id}).scalar()
@@ -125,7 +159,7 @@ class OrderStore:
             cached = self._cache.get(real_id)
         if cached is not None and cached[0] == revision:
             return cached[1]
-        loaded = load_order(conn, real_id)
+        loaded = load_order(conn, real_id, head)
         if loaded is None:
             return None
         with self._lock:
@@ -133,6 +167,17 @@ class OrderStore:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[real_id] = loaded
         return loaded[1]
+
+    def preload(self, limit: int = CACHE_SIZE) -> int:
+        """Warm the record cache with the most recent orders (bulk queries); returns how many.
+        Safe at any time: every cached record is still checked against its revision on use."""
+        with self.engine.connect() as conn:
+            loaded = load_recent(conn, min(limit, CACHE_SIZE))
+        with self._lock:
+            self._cache.update(loaded)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.pop(next(iter(self._cache)))
+        return len(loaded)
 
     def order_for_customer(self, order_id: str, email: str | None) -> Order | None:
         """The order if it belongs to `email`; None when unknown AND when someone else's."""

@@ -6,6 +6,9 @@ where the ORM with selectin loading took ~10 ms under load.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from typing import Any
+
 import sqlalchemy as sa
 
 from actions.records import Customer, Order, OrderLine, Shipment, TrackingEvent
@@ -21,16 +24,14 @@ from actions.store.models import (
 
 INACTIVE_RMA = ("rejected", "cancelled")
 
-BY_KEY = (
-    sa.select(OrderRow.id, OrderRow.revision)
-    .where(OrderRow.lookup_key == sa.bindparam("key"))
-    .limit(2)
-)
-BY_NUMBER = (
-    sa.select(OrderRow.id, OrderRow.revision)
-    .where(OrderRow.number == sa.bindparam("number"))
-    .limit(2)
-)
+# The order's own columns and its customer: one row, enough to check the cache or build the head.
+_HEAD_COLUMNS = sa.select(
+    OrderRow.id, OrderRow.revision, OrderRow.placed_at, OrderRow.status,
+    OrderRow.delivered_at, OrderRow.currency, CustomerRow.email, CustomerRow.name,
+).join(CustomerRow, CustomerRow.id == OrderRow.customer_id)  # fmt: skip
+BY_KEY = _HEAD_COLUMNS.where(OrderRow.lookup_key == sa.bindparam("key")).limit(2)
+BY_NUMBER = _HEAD_COLUMNS.where(OrderRow.number == sa.bindparam("number")).limit(2)
+_HEAD = _HEAD_COLUMNS.where(OrderRow.id == sa.bindparam("order_id"))
 REVISION = sa.select(OrderRow.revision).where(OrderRow.id == sa.bindparam("order_id"))
 AUTHORIZED = (
     sa.select(ReturnLineRow.sku, sa.func.sum(ReturnLineRow.quantity))
@@ -39,49 +40,69 @@ AUTHORIZED = (
     .where(ReturnAuthorizationRow.status.not_in(INACTIVE_RMA))
     .group_by(ReturnLineRow.sku)
 )
-_HEAD = (
-    sa.select(
-        OrderRow.id, OrderRow.revision, OrderRow.placed_at, OrderRow.status,
-        OrderRow.delivered_at, OrderRow.currency, CustomerRow.email, CustomerRow.name,
-    )
-    .join(CustomerRow, CustomerRow.id == OrderRow.customer_id)
-    .where(OrderRow.id == sa.bindparam("order_id"))
+_LINE_COLUMNS = sa.select(
+    OrderLineRow.order_id, OrderLineRow.sku, OrderLineRow.name, OrderLineRow.category,
+    OrderLineRow.quantity, OrderLineRow.unit_price, OrderLineRow.tags,
 )  # fmt: skip
-_LINES = (
-    sa.select(
-        OrderLineRow.sku, OrderLineRow.name, OrderLineRow.category, OrderLineRow.quantity,
-        OrderLineRow.unit_price, OrderLineRow.tags,
-    )
-    .where(OrderLineRow.order_id == sa.bindparam("order_id"))
-    .order_by(OrderLineRow.position)
-)  # fmt: skip
-_SHIPMENTS = (
-    sa.select(
-        ShipmentRow.id, ShipmentRow.carrier, ShipmentRow.tracking_number, ShipmentRow.direction,
-        TrackingEventRow.at, TrackingEventRow.status, TrackingEventRow.location,
-    )
-    .outerjoin(TrackingEventRow, TrackingEventRow.shipment_id == ShipmentRow.id)
-    .where(ShipmentRow.order_id == sa.bindparam("order_id"))
-    .order_by(ShipmentRow.id, TrackingEventRow.at, TrackingEventRow.id)
-)  # fmt: skip
+_LINES = _LINE_COLUMNS.where(OrderLineRow.order_id == sa.bindparam("order_id")).order_by(
+    OrderLineRow.position
+)
+_SHIPMENT_COLUMNS = sa.select(
+    ShipmentRow.order_id, ShipmentRow.id, ShipmentRow.carrier, ShipmentRow.tracking_number,
+    ShipmentRow.direction, TrackingEventRow.at, TrackingEventRow.status, TrackingEventRow.location,
+).outerjoin(TrackingEventRow, TrackingEventRow.shipment_id == ShipmentRow.id)  # fmt: skip
+_SHIPMENT_ORDER = (ShipmentRow.id, TrackingEventRow.at, TrackingEventRow.id)
+_SHIPMENTS = _SHIPMENT_COLUMNS.where(ShipmentRow.order_id == sa.bindparam("order_id")).order_by(
+    *_SHIPMENT_ORDER
+)
 
 
-def load_order(conn: sa.Connection, order_id: str) -> tuple[int, Order] | None:
-    """(revision, record) of one order by its exact id, in three queries."""
-    head = conn.execute(_HEAD, {"order_id": order_id}).first()
+def load_order(
+    conn: sa.Connection, order_id: str, head: sa.Row[Any] | None = None
+) -> tuple[int, Order] | None:
+    """(revision, record) of one order by its exact id; `head` is a BY_KEY/BY_NUMBER row if known."""
+    if head is None:
+        head = conn.execute(_HEAD, {"order_id": order_id}).first()
     if head is None:
         return None
+    lines = conn.execute(_LINES, {"order_id": order_id}).all()
+    shipments = conn.execute(_SHIPMENTS, {"order_id": order_id}).all()
+    return head.revision, _build(head, lines, shipments)
+
+
+def load_recent(conn: sa.Connection, limit: int) -> dict[str, tuple[int, Order]]:
+    """The `limit` most recent orders in a few bulk queries (to warm a cache at start-up)."""
+    heads = conn.execute(_HEAD_COLUMNS.order_by(OrderRow.placed_at.desc()).limit(limit)).all()
+    lines: dict[str, list[sa.Row[Any]]] = defaultdict(list)
+    shipments: dict[str, list[sa.Row[Any]]] = defaultdict(list)
+    ids = [h.id for h in heads]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        line_query = _LINE_COLUMNS.where(OrderLineRow.order_id.in_(chunk)).order_by(
+            OrderLineRow.order_id, OrderLineRow.position
+        )
+        for r in conn.execute(line_query):
+            lines[r.order_id].append(r)
+        ship_query = _SHIPMENT_COLUMNS.where(ShipmentRow.order_id.in_(chunk)).order_by(
+            *_SHIPMENT_ORDER
+        )
+        for r in conn.execute(ship_query):
+            shipments[r.order_id].append(r)
+    return {h.id: (h.revision, _build(h, lines[h.id], shipments[h.id])) for h in heads}
+
+
+def _build(head: sa.Row[Any], lines: list[sa.Row[Any]], shipment_rows: list[sa.Row[Any]]) -> Order:
     items = tuple(
         OrderLine(sku=r.sku, name=r.name, category=r.category, quantity=r.quantity,
                   unit_price=r.unit_price, tags=tuple(r.tags or ()))
-        for r in conn.execute(_LINES, {"order_id": order_id})
+        for r in lines
     )  # fmt: skip
     shipments: dict[int, tuple[tuple[str, str, str], list[TrackingEvent]]] = {}
-    for r in conn.execute(_SHIPMENTS, {"order_id": order_id}):
+    for r in shipment_rows:
         _, events = shipments.setdefault(r.id, ((r.carrier, r.tracking_number, r.direction), []))
         if r.at is not None:
             events.append(TrackingEvent(at=r.at, status=r.status, location=r.location))
-    order = Order(
+    return Order(
         id=head.id,
         customer=Customer(email=head.email, name=head.name),
         placed_at=head.placed_at,
@@ -99,4 +120,3 @@ def load_order(conn: sa.Connection, order_id: str) -> tuple[int, Order] | None:
             for (c, t, d), ev in shipments.values()
         ),  # fmt: skip
     )
-    return head.revision, order

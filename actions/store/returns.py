@@ -22,7 +22,7 @@ from actions.store.models import (
     ShipmentRow,
     TrackingEventRow,
 )
-from actions.store.orders import INACTIVE_RMA
+from actions.store.reads import INACTIVE_RMA
 from actions.store.rma import ReturnAuthorization, rma_record
 
 if TYPE_CHECKING:
@@ -115,6 +115,7 @@ def insert(
         detail = {"review": review} if after == final else {}
         s.add(ReturnHistoryRow(rma_id=row.id, from_status=before, to_status=after, at=now, detail=detail))  # fmt: skip
     s.flush()
+    touch_order(s, order.id)  # the order's authorized quantities changed
     return row
 
 
@@ -129,13 +130,15 @@ def move(
     row.status = status
     if status in INACTIVE_RMA:
         row.request_key = None  # a new identical request may start over
+        touch_order(s, row.order_id)  # its quantities are free again
     row.updated_at = now
     s.flush()
     s.refresh(row)
 
 
 def touch_order(s: Session, order_id: str) -> None:
-    """Order records are cached per revision; a new return shipment or event is a new revision."""
+    """Order records and authorized quantities are cached per order revision: a new RMA, a freed
+    one, a return shipment or tracking event is a new revision."""
     s.execute(
         sa.update(OrderRow).where(OrderRow.id == order_id).values(revision=OrderRow.revision + 1)
     )

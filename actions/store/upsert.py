@@ -25,6 +25,7 @@ def _chunks(items: list[Any]) -> list[list[Any]]:
 
 
 def upsert(session: Session, orders: list[OrderIn]) -> dict[str, int]:
+    """Counts of created / updated / unchanged orders and new customers."""
     # Customers: one row per lower-cased email; the newest name in the file wins.
     names = {o.customer.email: o.customer.name for o in orders}
     customer_ids: dict[str, int] = {}
@@ -80,7 +81,7 @@ def upsert(session: Session, orders: list[OrderIn]) -> dict[str, int]:
                 ShipmentRow.order_id.in_(chunk), ShipmentRow.direction == "outbound"
             )
         )
-    _check_foreign_tracking(session, changed + new)
+    _check_foreign_tracking(session, changed + new, orders)
 
     def order_values(o: OrderIn) -> dict[str, Any]:
         return {
@@ -159,7 +160,9 @@ def upsert(session: Session, orders: list[OrderIn]) -> dict[str, int]:
     }
 
 
-def _check_foreign_tracking(session: Session, orders: list[OrderIn]) -> None:
+def _check_foreign_tracking(
+    session: Session, orders: list[OrderIn], orders_in_file: list[OrderIn]
+) -> None:
     """A tracking number already used by another order's shipment is a problem, not an overwrite."""
     wanted = {s.tracking_number: o.id for o in orders for s in o.shipments}
     clashes: list[str] = []
@@ -170,7 +173,13 @@ def _check_foreign_tracking(session: Session, orders: list[OrderIn]) -> None:
             )
         ):
             if oid != wanted[tn]:
-                clashes.append(f"tracking number {tn!r} already belongs to order {oid}")
+                where = next(
+                    f"orders[{i}].shipments[{j}].tracking_number"
+                    for i, o in enumerate(orders_in_file)
+                    for j, sh in enumerate(o.shipments)
+                    if sh.tracking_number == tn
+                )
+                clashes.append(f"{where}: tracking number {tn!r} already belongs to order {oid}")
     if clashes:
         from actions.importer import ImportProblems
 

@@ -156,6 +156,9 @@ async def _call(
         result = await registry.run(name, ctx, args)
     except ActionError as exc:
         return False, exc.to_dict()
+    except Exception as exc:  # a bug in one action must not end a whole batch
+        message = f"The action {name} failed unexpectedly ({type(exc).__name__}: {exc})."
+        return False, {"error": "action_failed", "message": message}
     return True, result.model_dump(mode="json")
 
 
@@ -196,7 +199,7 @@ async def _run_batch(registry, services, settings, path: Path, as_json: bool) ->
 def _human(ok: bool, out: dict[str, Any]) -> str:
     if not ok:
         return f"error [{out['error']}]: {out['message']}"
-    return f"{out['message']}\n{json.dumps(out, indent=2)}"
+    return f"{out['message']}\n{json.dumps(out, indent=2, ensure_ascii=False)}"
 
 
 @actions_group.command("call")

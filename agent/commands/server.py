@@ -82,8 +82,10 @@ def chat(
         client = ChatClient(url, conversation_id=conversation_id, identity=identity, stream=stream)
         result = asyncio.run(client.run())
         if result.conversation_id:
+            where = f" --url {url}" if server is None else " (same --data)"
             click.echo(
-                f"(resume with: shopdesk chat --conversation {result.conversation_id})", err=True
+                f"(resume with: shopdesk chat --conversation {result.conversation_id}{where})",
+                err=True,
             )
     except OSError as exc:
         click.echo(f"error: cannot reach {url}: {exc}", err=True)

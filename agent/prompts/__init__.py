@@ -23,6 +23,7 @@ _env = jinja2.Environment(
     lstrip_blocks=True,
     keep_trailing_newline=False,
     undefined=jinja2.StrictUndefined,
+    auto_reload=False,  # the template ships with the package; no stat() per render
 )
 
 

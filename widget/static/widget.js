@@ -204,6 +204,19 @@
     return frag;
   }
 
+  // A pale store colour needs dark text on it. Canvas normalises any CSS colour to rgb for us.
+  function isLight(colour) {
+    try {
+      var c = D.createElement("canvas").getContext("2d");
+      c.fillStyle = colour;
+      c.fillRect(0, 0, 1, 1);
+      var d = c.getImageData(0, 0, 1, 1).data;
+      return 0.2126 * d[0] + 0.7152 * d[1] + 0.0722 * d[2] > 160;
+    } catch (e) {
+      return false;
+    }
+  }
+
   function storage(kind) {
     try {
       var s = W[kind];
@@ -241,13 +254,20 @@
       this._busy = false;
       this._ready = false;
       this._stream = null;
-      this._confirms = {};
       this._unread = 0;
     }
 
     connectedCallback() {
       this._live = true;
       if (!this._built) this._build();
+      // Back online: skip the rest of the backoff.
+      this._kick = this._kick || (() => {
+        if (this._wanted && !this._ws) {
+          this._attempt = 0;
+          this._connect();
+        }
+      });
+      W.addEventListener("online", this._kick);
       if (this._wanted) this._connect();
     }
 
@@ -255,6 +275,7 @@
       // Removed from the page: stop everything, no reconnect loop left behind.
       this._live = false;
       clearTimeout(this._timer);
+      W.removeEventListener("online", this._kick);
       this._closeSocket();
     }
 
@@ -291,6 +312,7 @@
       }
       if (cfg.colour && W.CSS && CSS.supports("color", cfg.colour)) {
         wrap.style.setProperty("--sd-accent", cfg.colour);
+        if (isLight(cfg.colour)) wrap.style.setProperty("--sd-accent-ink", "#1f2328");
       }
       root.appendChild(wrap);
 
@@ -412,6 +434,7 @@
     startOver() {
       if (this._store) this._store.removeItem(this._key);
       this._conversation = null;
+      this._attempt = 0;
       this._closeSocket();
       this._clear();
       this._busy = false;
@@ -590,7 +613,6 @@
     // ---- rendering ------------------------------------------------------------------------
     _clear() {
       this._stream = null;
-      this._confirms = {};
       while (this._log.firstChild) this._log.removeChild(this._log.firstChild);
       this._renderGreeting();
     }
@@ -600,7 +622,7 @@
     }
     _row(kind) {
       var near = this._nearBottom();
-      var row = this._log.appendChild(h("div", "sd-row sd-" + kind.split(" ")[0]));
+      var row = this._log.appendChild(h("div", "sd-row sd-row-" + kind.split(" ")[0]));
       this._stick = near;
       return row;
     }
@@ -726,7 +748,7 @@
       var card = this._row("confirm").appendChild(h("div", "sd-card"));
       card.setAttribute("role", "group");
       card.setAttribute("aria-label", ev.action || t.confirm);
-      card.appendChild(h("div", "sd-card-title", t.pleaseConfirm));
+      var title = card.appendChild(h("div", "sd-card-title", t.pleaseConfirm));
       card.appendChild(markdown(ev.summary || ev.action || "", { base: this._cfg.base }));
       var fee = ev.fee != null ? ev.fee : ev.arguments && ev.arguments.fee;
       if (fee != null && fee !== "" && fee !== 0) {
@@ -743,6 +765,8 @@
         }
         yes.disabled = no.disabled = true;
         row.replaceChildren(h("div", "sd-answered", approved ? "✓ " + t.confirmed : t.declined));
+        card.classList.add("sd-done");
+        title.remove();
         this._setWorking(true, approved ? t.working : null);
         this._input.focus();
       };
