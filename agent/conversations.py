@@ -27,6 +27,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 Role = Literal["user", "assistant", "tool", "agent", "system-note"]
 ROLES: frozenset[str] = frozenset({"user", "assistant", "tool", "agent", "system-note"})
+STATUSES: frozenset[str] = frozenset({"open", "handoff", "closed"})
 
 metadata = sa.MetaData()
 TS = sa.DateTime(timezone=True)
@@ -79,6 +80,27 @@ confirmations_t = sa.Table(
 )
 
 T = TypeVar("T")
+
+# Built once: constructing statements costs more CPU than SQLite spends running them.
+_TOUCH = (
+    conversations_t.update()
+    .where(conversations_t.c.id == sa.bindparam("conv"))
+    .values(updated_at=sa.bindparam("now", type_=TS))
+)
+_APPEND = (
+    messages_t.insert()
+    .values(
+        conversation_id=sa.bindparam("conv"),
+        seq=sa.select(sa.func.coalesce(sa.func.max(messages_t.c.seq), 0) + 1)
+        .where(messages_t.c.conversation_id == sa.bindparam("conv"))
+        .scalar_subquery(),
+        role=sa.bindparam("role"),
+        content=sa.bindparam("content", type_=sa.JSON),
+        citations=sa.bindparam("cites", type_=sa.JSON),
+        created_at=sa.bindparam("now", type_=TS),
+    )
+    .returning(messages_t.c.seq)
+)
 
 
 def new_conversation_id() -> str:
@@ -210,7 +232,20 @@ class ConversationStore:
                 .values(customer_email=email, updated_at=self._clock())
             )
 
-    def list_conversations(self, *, limit: int = 50, offset: int = 0) -> list[ConversationRecord]:
+    def set_status(self, conv_id: str, status: str) -> None:
+        """open → handoff (a person is asked to join; the inbox lists these) → closed."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        with self.engine.begin() as conn:
+            conn.execute(
+                conversations_t.update()
+                .where(conversations_t.c.id == conv_id)
+                .values(status=status, updated_at=self._clock())
+            )
+
+    def list_conversations(
+        self, *, limit: int = 50, offset: int = 0, status: str | None = None
+    ) -> list[ConversationRecord]:
         counts = (
             sa.select(messages_t.c.conversation_id, sa.func.count().label("n"))
             .group_by(messages_t.c.conversation_id)
@@ -219,6 +254,7 @@ class ConversationStore:
         query = (
             sa.select(conversations_t, sa.func.coalesce(counts.c.n, 0))
             .outerjoin(counts, counts.c.conversation_id == conversations_t.c.id)
+            .where(conversations_t.c.status == status if status else sa.true())
             .order_by(conversations_t.c.updated_at.desc(), conversations_t.c.id)
             .limit(limit)
             .offset(offset)
@@ -239,30 +275,13 @@ class ConversationStore:
             raise ValueError(f"unknown role {role!r}")
         content = json.loads(json.dumps(content, default=str))  # JSON-safe, detached copy
         now = self._clock()
+        params = {"conv": conv_id, "now": now, "role": role, "content": content, "cites": citations}
         with self.engine.begin() as conn:
-            seq = conn.execute(
-                sa.select(sa.func.coalesce(sa.func.max(messages_t.c.seq), 0)).where(
-                    messages_t.c.conversation_id == conv_id
-                )
-            ).scalar_one()
-            seq += 1
-            conn.execute(
-                messages_t.insert().values(
-                    conversation_id=conv_id,
-                    seq=seq,
-                    role=role,
-                    content=content,
-                    citations=citations,
-                    created_at=now,
-                )
-            )
-            updated = conn.execute(
-                conversations_t.update()
-                .where(conversations_t.c.id == conv_id)
-                .values(updated_at=now)
-            )
-            if updated.rowcount == 0:
+            # The conversation row first: it must exist, and on PostgreSQL the row lock it takes
+            # serialises appends to one conversation, so the seq subquery cannot race.
+            if conn.execute(_TOUCH, params).rowcount == 0:
                 raise ConversationNotFound(conv_id)
+            seq = conn.execute(_APPEND, params).scalar_one()
         return StoredMessage(seq, role, content, citations, now)
 
     def set_citations(self, conv_id: str, seq: int, citations: list[dict[str, Any]]) -> None:

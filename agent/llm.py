@@ -223,31 +223,21 @@ def _price_in_process_model(model: str) -> None:
 
 
 # Calling a model --------------------------------------------------------------------------------
-def _parse_tool_calls(raw: list[Any] | None) -> list[ToolCall]:
+def _parse_tool_calls(raw: list[dict[str, Any]]) -> list[ToolCall]:
+    """Assembled calls → ToolCall, arguments parsed when they are a JSON object (else kept raw,
+    so the loop can tell the model its arguments were not JSON)."""
     calls: list[ToolCall] = []
-    for item in raw or []:
-        function = item.function if hasattr(item, "function") else item.get("function", {})
-        name = getattr(function, "name", None) or (
-            function.get("name") if isinstance(function, dict) else None
-        )
-        args_text = getattr(function, "arguments", None)
-        if args_text is None and isinstance(function, dict):
-            args_text = function.get("arguments")
-        call_id = getattr(item, "id", None) or (item.get("id") if isinstance(item, dict) else None)
+    for item in raw:
+        function = item.get("function") or {}
+        text = function.get("arguments") or "{}"
         arguments: dict[str, Any] | str
-        if isinstance(args_text, dict):
-            arguments = args_text
-        else:
-            try:
-                parsed = json.loads(args_text or "{}")
-                arguments = parsed if isinstance(parsed, dict) else str(args_text)
-            except ValueError:
-                arguments = str(args_text)
-        calls.append(
-            ToolCall(
-                id=call_id or f"call_{uuid.uuid4().hex[:12]}", name=name or "", arguments=arguments
-            )
-        )
+        try:
+            parsed = json.loads(text)
+            arguments = parsed if isinstance(parsed, dict) else text
+        except ValueError:
+            arguments = text
+        call_id = item.get("id") or f"call_{uuid.uuid4().hex[:12]}"
+        calls.append(ToolCall(id=call_id, name=function.get("name") or "", arguments=arguments))
     return calls
 
 
@@ -274,21 +264,23 @@ async def _stream_one(
     model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]], timeout: float
 ) -> AsyncIterator[str | ModelTurn]:
     started = time.perf_counter()
-    deadline = started + timeout
+    # One deadline for the whole answer; asyncio.timeout_at around each await (not wait_for,
+    # which wraps every chunk in a new task) so the consumer's own time between chunks is free.
+    deadline = asyncio.get_running_loop().time() + timeout
     _price_in_process_model(model)
     kwargs: dict[str, Any] = {"model": model, "messages": messages, "stream": True}
     if tools:
         kwargs["tools"] = tools
     kwargs["timeout"] = timeout
-    response = await asyncio.wait_for(litellm.acompletion(**kwargs), timeout)
+    async with asyncio.timeout_at(deadline):
+        response = await litellm.acompletion(**kwargs)
     text: list[str] = []
     fragments: list[Any] = []
     iterator = response.__aiter__()
     while True:
         try:
-            chunk = await asyncio.wait_for(
-                iterator.__anext__(), max(0.001, deadline - time.perf_counter())
-            )
+            async with asyncio.timeout_at(deadline):
+                chunk = await iterator.__anext__()
         except StopAsyncIteration:
             break
         delta = chunk.choices[0].delta if chunk.choices else None

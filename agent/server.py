@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from agent.config import Settings
-from agent.conversations import ConversationStore
+from agent.conversations import STATUSES, ConversationStore
 from agent.limits import RateLimiter
 from agent.loop import AgentDeps
 from agent.sessions import SessionManager
@@ -33,7 +33,12 @@ log = logging.getLogger("shopdesk.server")
 
 
 def public_url(settings: Settings) -> str:
-    return f"http://{settings.host}:{settings.port}"
+    """Base URL for links the server hands out (labels). A wildcard bind address is not a place a
+    browser can go, so it becomes localhost. (Behind a proxy this needs a `public_url` setting.)"""
+    host = "localhost" if settings.host in {"0.0.0.0", "::", ""} else settings.host
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}"
 
 
 def build_app(
@@ -74,6 +79,11 @@ def build_app(
         if state.kb is None:
             state.kb, watcher = await asyncio.to_thread(_open_knowledge, settings)
         state.deps.kb = state.kb
+        # litellm imports ~2 s of modules on its first call; pay that now, not in a shopper's turn.
+        # The in-process offline model is used whatever the configured model: no network, no cost.
+        from agent.llm import warm_up
+
+        await warm_up()
         if own_services:
             await asyncio.to_thread(_import_orders, services, settings.orders)
             await services.start()
@@ -192,13 +202,19 @@ async def list_conversations(request: Request) -> JSONResponse:
     try:
         limit = min(max(int(request.query_params.get("limit", 50)), 1), 500)
         offset = max(int(request.query_params.get("offset", 0)), 0)
+        status = request.query_params.get("status") or None
+        if status is not None and status not in STATUSES:
+            raise ValueError(status)
     except ValueError:
         return JSONResponse(
-            {"error": "invalid_query", "message": "limit and offset must be integers."},
+            {
+                "error": "invalid_query",
+                "message": "limit and offset must be integers; status one of open, handoff, closed.",
+            },
             status_code=400,
         )
     store: ConversationStore = request.app.state.conversations
-    records = await store.acall(store.list_conversations, limit=limit, offset=offset)
+    records = await store.acall(store.list_conversations, limit=limit, offset=offset, status=status)
     return JSONResponse(
         {"conversations": [_summary(r) for r in records], "limit": limit, "offset": offset}
     )

@@ -27,6 +27,7 @@ from agent.events import (
     AssistantMessage,
     ConfirmationRequest,
     ErrorEvent,
+    Handoff,
 )
 from agent.loop import AgentDeps, Conversation, TurnStats, idempotency_key, run_turn
 
@@ -50,6 +51,9 @@ class Session:
             None  # loaded lazily, kept in step with the store
         )
         self.turn: asyncio.Task[None] | None = None
+        self.starting = (
+            False  # a message is being stored; its turn starts next (two tabs, one turn)
+        )
         self.waiting: dict[str, asyncio.Future[bool]] = {}
         self.pending_request: ConfirmationRequest | None = None
         self.expiry: asyncio.TimerHandle | None = None
@@ -58,7 +62,7 @@ class Session:
 
     @property
     def busy(self) -> bool:
-        return self.turn is not None and not self.turn.done()
+        return self.starting or (self.turn is not None and not self.turn.done())
 
     async def emit(self, event: Any) -> None:
         await self.emit_text(event.model_dump_json())
@@ -151,16 +155,20 @@ class SessionManager:
                 code="busy", message="Still working on your last message; send this one after."
             )
         message = {"role": "user", "content": text}
-        await self.store.acall(self.store.append, session.id, "user", message)  # stored first
-        if session.history is None:
-            session.history = await self.store.acall(self.store.history, session.id)
-        else:
-            session.history.append(message)
-        # A confirmation left over from a turn that died (restart) is moot once the shopper moves on.
-        if session.may_have_stale_confirmation:
-            await self.store.acall(self._cancel_stale_confirmations, session.id)
-            session.may_have_stale_confirmation = False
-        session.turn = asyncio.create_task(self._turn(session, text), name=f"turn-{session.id}")
+        session.starting = True
+        try:
+            await self.store.acall(self.store.append, session.id, "user", message)  # stored first
+            if session.history is None:
+                session.history = await self.store.acall(self.store.history, session.id)
+            else:
+                session.history.append(message)
+            # A confirmation left by a turn that died (restart) is moot once the shopper moves on.
+            if session.may_have_stale_confirmation:
+                await self.store.acall(self._cancel_stale_confirmations, session.id)
+                session.may_have_stale_confirmation = False
+            session.turn = asyncio.create_task(self._turn(session, text), name=f"turn-{session.id}")
+        finally:
+            session.starting = False
         return None
 
     def _cancel_stale_confirmations(self, conv_id: str) -> None:
@@ -173,16 +181,21 @@ class SessionManager:
         self, session: Session, confirmation_id: str, approved: bool
     ) -> ErrorEvent | None:
         status = "approved" if approved else "declined"
-        future = session.waiting.get(confirmation_id)
+        # Claimed synchronously, so two tabs answering at once cannot both resolve it.
+        future = session.waiting.pop(confirmation_id, None)
         if future is not None and not future.done():
             await self.store.acall(self.store.resolve_confirmation, confirmation_id, status)
             future.set_result(approved)
             return None
         if not session.busy:
-            pending = await self.store.acall(self.store.pending_confirmation, session.id)
-            if pending is not None and pending.id == confirmation_id:
-                session.turn = asyncio.create_task(self._orphan(session, pending, approved))
-                return None
+            session.starting = True
+            try:
+                pending = await self.store.acall(self.store.pending_confirmation, session.id)
+                if pending is not None and pending.id == confirmation_id:
+                    session.turn = asyncio.create_task(self._orphan(session, pending, approved))
+                    return None
+            finally:
+                session.starting = False
         return ErrorEvent(
             code="unknown_confirmation",
             message="There is no question waiting for that answer.",
@@ -229,20 +242,20 @@ class SessionManager:
         async def confirm(request: ConfirmationRequest) -> bool:
             return await self._confirm(session, request)
 
-        emit = session.emit
-        if self.expose_timing:
-            started = time.perf_counter()
+        started = time.perf_counter()
 
-            async def emit(event: Any) -> None:
-                if not isinstance(event, AssistantMessage):
-                    return await session.emit(event)
+        async def emit(event: Any) -> None:
+            if isinstance(event, Handoff):
+                await self._handoff(session, event.reason)
+            if self.expose_timing and isinstance(event, AssistantMessage):
                 timing = {
                     "model_ms": stats.model_seconds * 1000,
                     "turn_ms": (time.perf_counter() - started) * 1000,
                 }
-                await session.emit_text(
-                    json.dumps(event.model_dump(mode="json") | {"timing": timing})
-                )
+                payload = event.model_dump(mode="json") | {"timing": timing}
+                await session.emit_text(json.dumps(payload))
+                return
+            await session.emit(event)
 
         try:
             await run_turn(
@@ -259,6 +272,12 @@ class SessionManager:
             session.history = None
             session.may_have_stale_confirmation = True
             await session.emit(INTERNAL_ERROR)
+
+    async def _handoff(self, session: Session, reason: str) -> None:
+        """Mark the conversation for the inbox (GET /v1/conversations?status=handoff)."""
+        await self.store.acall(self.store.set_status, session.id, "handoff")
+        note = {"role": "system-note", "content": f"Handed off to a person: {reason}"}
+        await self.store.acall(self.store.append, session.id, "system-note", note)
 
     async def _orphan(self, session: Session, pending: PendingConfirmation, approved: bool) -> None:
         """Answer a confirmation whose turn is gone (server restart, or the shopper was away)."""

@@ -104,17 +104,27 @@ def main() -> None:
         # The ceiling: the model alone, batch-encoding a sample of the same sections' texts,
         # with the same thread policy and batch size the indexer uses.
         threads = embedding.index_threads()
+        os.environ["SHOPDESK_INDEX_THREADS"] = str(threads)  # the index run uses the same count
         sample = random.Random(1).sample(chunks, min(args.sample, len(chunks)))
-        t0, c0 = time.perf_counter(), time.process_time()
-        embedding.embed_passages([c.embed_text for c in sample], threads=threads)
-        raw_rate = len(sample) / (time.perf_counter() - t0)
-        raw_cpu_rate = len(sample) / (time.process_time() - c0)
+
+        # Measured before and after the full index and averaged: on a shared machine the rate
+        # drifts with everyone else's load, and one sample taken at a lucky moment flatters.
+        def raw() -> tuple[float, float]:
+            t0, c0 = time.perf_counter(), time.process_time()
+            embedding.embed_passages([c.embed_text for c in sample], threads=threads)
+            return time.perf_counter() - t0, time.process_time() - c0
+
+        before = raw()
 
         kb = KnowledgeBase(kb_dir, data_dir)
         c0 = time.process_time()
         report = kb.index()
         index_rate = report.added / report.seconds
         index_cpu_rate = report.added / (time.process_time() - c0)
+
+        after = raw()
+        raw_rate = 2 * len(sample) / (before[0] + after[0])
+        raw_cpu_rate = 2 * len(sample) / (before[1] + after[1])
 
         # Incremental: edit one section of one file; time until a search returns the new text.
         target = files[len(files) // 2]
@@ -135,11 +145,15 @@ def main() -> None:
         queries = [f"{sentence(rng)} ({i})" for i in range(args.queries)]
         for q in queries[:5]:
             kb.search(q + " warm")
-        latencies = []
+        latencies, encodes = [], []
         for q in queries:
             t0 = time.perf_counter()
             kb.search(q, k=5)
             latencies.append((time.perf_counter() - t0) * 1000)
+            # The model's share, measured alongside: one query encoded alone (not cached).
+            t0 = time.perf_counter()
+            embedding._encode([q + " ?"], embedding.QUERY_THREADS)
+            encodes.append((time.perf_counter() - t0) * 1000)
 
         # Batched: many shoppers asking at once, through asearch (one encode per batch).
         async def burst() -> float:
@@ -192,6 +206,10 @@ def main() -> None:
     )
     row("search p50, hybrid (ms)", f"{p50:.1f}", "≤ 25", p50 <= 25)
     row("search p95, hybrid (ms)", f"{p95:.1f}", "≤ 60", p95 <= 60)
+    row(
+        "  of which the query encode, p50 / p95 (ms)",
+        f"{pct(encodes, 0.5):.1f} / {pct(encodes, 0.95):.1f}",
+    )
     row("64 concurrent asearch (queries/s)", f"{batched_rate:.0f}")
     row("load average before → after", f"{load_before[0]:.1f} → {load_after[0]:.1f}")
     console.print(table)

@@ -202,6 +202,17 @@ async def open_loop(url: str, conversations: int, period: float, duration: float
     }
 
 
+async def sequential(url: str, turns: int) -> dict:
+    """One conversation, one turn at a time: the server's latency with no queueing."""
+    conv = (await open_convs(url, 1))[0]
+    added = []
+    for n in range(turns):
+        wall, model = await conv.turn(n)
+        added.append(wall - model)
+    await close_convs([conv])
+    return {"p50_ms": pct(added, 50) * 1000, "p99_ms": pct(added, 99) * 1000}
+
+
 async def closed_loop(url: str, conversations: int, duration: float) -> dict:
     convs = await open_convs(url, conversations)
     done = errors = 0
@@ -270,6 +281,7 @@ async def measure(port: int, pid: int, duration: float) -> dict:
     for n, conv in enumerate(warm):
         await conv.turn(n)
     await close_convs(warm)
+    results["sequential"] = await sequential(url, 100)
     results["rss_idle"] = await idle_memory(url, pid, 1000)
     results["echo"] = await echo_ceiling(base, 50, min(duration, 8))
     results["embed"] = await embed_ceiling(base, 512)
@@ -291,11 +303,18 @@ def report(results: dict, duration: float) -> bool:
     from rich.table import Table
 
     opened, c50, c200 = results["open"], results["closed50"], results["closed200"]
+    seq = results["sequential"]
     ceiling = min(results["echo"], results["embed"])
     before, after = results["rss_idle"]
     rows = [
         ("ceiling: websocket echo (50 conns)", f"{results['echo']:.0f} round-trips/s", "", None),
         ("ceiling: embedding, batched queries", f"{results['embed']:.0f} queries/s", "", None),
+        (
+            "one conversation, turns in sequence",
+            f"server-added p50 {seq['p50_ms']:.1f} ms, p99 {seq['p99_ms']:.1f} ms",
+            "",
+            None,
+        ),
         (
             f"open loop: 200 convs × 1 msg/5 s, {duration:.0f} s",
             f"{opened['turns']} turns, {opened['rate']:.1f}/s, {opened['errors']} errors",

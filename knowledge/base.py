@@ -6,7 +6,6 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -14,20 +13,18 @@ import numpy as np
 
 from knowledge import embedding
 from knowledge.bm25 import BM25Index, tokenize
-from knowledge.chunker import CHUNKER_VERSION, chunk_document, headings
-from knowledge.loader import discover, parse, sha1_bytes
+from knowledge.chunker import CHUNKER_VERSION
 from knowledge.manifest import Manifest
 from knowledge.models import (
     Chunk,
     FileInfo,
-    FileState,
     IndexReport,
     IndexWarning,
-    LoadProblem,
     Passage,
     SearchResult,
 )
 from knowledge.retrieval import convex, dense_confidence, keyword_confidence, rrf
+from knowledge.scan import scan
 from knowledge.store import VectorStore
 
 Mode = Literal["hybrid", "dense", "keyword"]
@@ -144,52 +141,10 @@ class KnowledgeBase:
             self._ensure_loaded()
             report = IndexReport()
             known = self._manifest.files()
-            on_disk = dict(discover(self.kb_dir))
-            removed_sources = [s for s in known if s not in on_disk]
-            states: list[FileState] = []
-            new_chunks: dict[str, list[Chunk]] = {}
-            warnings: list[IndexWarning] = []
-            if not self.kb_dir.is_dir():
-                warnings.append(IndexWarning(source=str(self.kb_dir), message="not a directory"))
-
-            for source, path in on_disk.items():
-                kept = len(self._by_source.get(source, []))
-                try:
-                    stat = path.stat()
-                    prev = known.get(source)
-                    if prev and (prev.mtime_ns, prev.size) == (stat.st_mtime_ns, stat.st_size):
-                        report.unchanged += kept
-                        continue
-                    data = path.read_bytes()
-                    digest = sha1_bytes(data)
-                    if prev and prev.sha1 == digest:  # touched, not changed
-                        states.append(replace(prev, mtime_ns=stat.st_mtime_ns, size=stat.st_size))
-                        report.unchanged += kept
-                        continue
-                    doc = parse(source, data)
-                    chunks = chunk_document(doc)
-                    if not chunks:
-                        raise LoadProblem("no text to index under any heading")
-                except (LoadProblem, OSError) as exc:
-                    line = exc.line if isinstance(exc, LoadProblem) else None
-                    message = str(exc) if isinstance(exc, LoadProblem) else f"unreadable: {exc}"
-                    if kept:
-                        message += " (keeping the previously indexed version)"
-                    warnings.append(IndexWarning(source=source, line=line, message=message))
-                    report.unchanged += kept
-                    continue
-                new_chunks[source] = chunks
-                states.append(
-                    FileState(
-                        source=source,
-                        mtime_ns=stat.st_mtime_ns,
-                        size=stat.st_size,
-                        sha1=digest,
-                        title=doc.title,
-                        tags=list(doc.tags),
-                        headings=list(dict.fromkeys(headings(doc))),
-                    )
-                )
+            found = scan(self.kb_dir, known)
+            report.unchanged = sum(len(self._by_source.get(s, [])) for s in found.unchanged_sources)
+            states, new_chunks, removed_sources = found.states, found.chunks, found.removed
+            warnings = found.warnings
 
             to_embed, delete_ids = self._diff(new_chunks, removed_sources, report)
             vectors = self._embed(to_embed, progress)
@@ -215,7 +170,7 @@ class KnowledgeBase:
                 for chunk, vector in zip(to_embed, vectors, strict=True):
                     self._vectors[chunk.id] = vector
                 self._warnings = warnings
-            report.files = len(on_disk)
+            report.files = found.files
             report.warnings = warnings
             report.seconds = round(time.perf_counter() - started, 3)
             return report

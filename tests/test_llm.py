@@ -136,3 +136,27 @@ def test_text_is_split_on_word_boundaries():
     pieces = llm._split_text("one two three four five six seven eight nine ten eleven twelve")
     assert "".join(pieces) == "one two three four five six seven eight nine ten eleven twelve"
     assert len(pieces) > 1
+
+
+def test_tool_call_fragments_from_a_hosted_provider_are_joined_by_index():
+    from types import SimpleNamespace as NS
+
+    def frag(index, id=None, name=None, arguments=""):
+        return NS(index=index, id=id, function=NS(name=name, arguments=arguments))
+
+    calls = llm._assemble_tool_calls(
+        [
+            frag(0, "call_a", "lookup_order", ""),
+            frag(1, "call_b", "fetch_tracking", '{"order_id"'),
+            frag(0, None, None, '{"order_id": "WK-1001", '),
+            frag(0, None, None, '"email": "maya.chen@example.com"}'),
+            frag(1, None, None, ': "WK-1009"}'),
+        ]
+    )
+    parsed = llm._parse_tool_calls(calls)
+    assert [(c.id, c.name) for c in parsed] == [
+        ("call_a", "lookup_order"),
+        ("call_b", "fetch_tracking"),
+    ]
+    assert parsed[0].arguments == {"order_id": "WK-1001", "email": "maya.chen@example.com"}
+    assert parsed[1].arguments == {"order_id": "WK-1009"}

@@ -232,7 +232,8 @@ def test_yes_and_no():
         ("where is my parcel?", "track"),
         ("track it", "track"),
         ("send me the return label", "label"),
-        ("WK-1001 maya.chen@example.com", "lookup"),
+        ("WK-1001 maya.chen@example.com", ""),
+        ("can you look up my order WK-1001", "lookup"),
         ("hi", "greeting"),
         ("yes", "yes"),
         ("no thanks", "no"),
@@ -539,3 +540,78 @@ def test_an_exchange_request_is_carried_into_the_authorization():
     assert "replacement instead of a refund" in offer and offer.endswith(OFFER_RETURN)
     name, args = only_call(chat.bot(offer).user("yes").reply())
     assert name == "create_return_authorization" and args["resolution"] == "replacement"
+
+
+def test_an_order_number_on_its_own_looks_the_order_up():
+    name, args = only_call(Chat().user("WK-1001 maya.chen@example.com").reply())
+    assert (name, args) == (
+        "lookup_order",
+        {"order_id": "WK-1001", "email": "maya.chen@example.com"},
+    )
+
+
+def test_details_given_one_at_a_time_stay_with_the_return_under_way():
+    chat = Chat().user("ok I'd like to return something")
+    chat.bot(chat.reply().text).user("#1006")
+    reply = chat.reply()
+    assert "email" in reply.text
+    chat.bot(reply.text).user("jwhitfield@example.com")
+    name, args = only_call(chat.reply())
+    assert (name, args) == (
+        "lookup_order",
+        {"order_id": "#1006", "email": "jwhitfield@example.com"},
+    )
+    table = {
+        "sku": "FUR-OAK-SIDE",
+        "name": "Oak side table",
+        "category": "furniture",
+        "quantity": 1,
+    }
+    chat.tool(name, args, {"message": "Order WK-1006 …", "order_id": "WK-1006", "items": [table]})
+    reply = chat.reply()
+    assert "why" in reply.text and "Oak side table" in reply.text
+    chat.bot(reply.text).user("the table is too big")
+    name, args = only_call(chat.reply())
+    assert name == "check_eligibility" and args["reason"] == "wrong_size"
+
+
+def test_yes_with_more_words_still_answers_the_offer():
+    chat = eligible_chat().user("yes, go ahead and start the return")
+    name, _ = only_call(chat.reply())
+    assert name == "create_return_authorization"
+
+
+def test_tracking_with_another_email_verifies_that_shopper_first():
+    chat = Chat(email="grace.kim@example.com").user("where is my order WK-1009?")
+    chat.tool(
+        "fetch_tracking",
+        {"order_id": "WK-1009"},
+        {"code": "order_not_found", "message": "I couldn't find an order with that number."},
+        ok=False,
+    )
+    chat.bot("I couldn't find an order with that number.").user("hannah.schultz@example.com")
+    name, args = only_call(chat.reply())
+    assert (name, args) == (
+        "lookup_order",
+        {"order_id": "WK-1009", "email": "hannah.schultz@example.com"},
+    )
+
+
+def test_a_fault_refusal_does_not_suggest_claiming_a_fault():
+    refusal = {
+        "message": "The 14-day window for damage closed.",
+        "order_id": "WK-1001",
+        "lines": [{"sku": "CER-MUG-SAGE", "eligible": False}],
+    }
+    chat = (
+        Chat(email="maya.chen@example.com")
+        .user("my mug from WK-1001 arrived cracked, maya.chen@example.com")
+        .tool("lookup_order", {"order_id": "WK-1001", "email": "maya.chen@example.com"}, ORDER_1001)
+        .tool(
+            "check_eligibility",
+            {"order_id": "WK-1001", "sku": "CER-MUG-SAGE", "quantity": 1, "reason": "damaged"},
+            refusal,
+        )
+    )
+    reply = chat.reply()
+    assert reply.text.endswith(f"{refusal['message']} {OFFER_PERSON}")

@@ -159,3 +159,24 @@ async def test_tracking_a_shipped_order(deps):
     answer = await shopper.say("Where is my order WK-1009? hannah.schultz@example.com")
     assert shopper.actions() == [("lookup_order", True), ("fetch_tracking", True)]
     assert "in_transit" in answer.text or "transit" in answer.text
+
+
+async def test_details_one_message_at_a_time_and_a_restocking_fee(deps):
+    shopper = Shopper(deps)
+    await shopper.say("ok I'd like to return something")
+    answer = await shopper.say("#1006")
+    assert "email" in answer.text
+    answer = await shopper.say("jwhitfield@example.com")
+    assert "Oak side table" in answer.text and "why" in answer.text
+    answer = await shopper.say("the table is too big")
+    assert "$289.00" in answer.text and "$51.00 restocking fee" in answer.text
+    answer = await shopper.say("sure")
+    (rma,) = deps.services.workflow.list()
+    assert rma.reason == "wrong_size" and rma.id in answer.text
+
+
+async def test_asking_for_a_person_emits_a_handoff(deps):
+    shopper = Shopper(deps)
+    answer = await shopper.say("Can I talk to a person?")
+    assert [e.type for e in shopper.events if e.type == "handoff"] == ["handoff"]
+    assert "person from the store" in answer.text

@@ -292,3 +292,43 @@ async def test_a_restart_loses_nothing_and_a_pending_confirmation_still_works(
         assert "pending_confirmation" not in ready
     finally:
         srv.stop()
+
+
+async def test_a_confirmation_outlives_an_idle_close_and_the_expired_turn(tmp_path: Path) -> None:
+    srv = bell_server(bell_settings(tmp_path, idle_timeout=1.5))
+    try:
+        async with client(srv.ws_url) as c:
+            conv = (await c.hello())["conversation_id"]
+            request = (await c.say("ring 8"))[-1]
+            with pytest.raises(ConnectionClosed):
+                await c.recv(timeout=5)  # idle: closed by the server
+        await asyncio.sleep(2.5)  # and nobody came back within the grace period: the turn is gone
+        assert conv not in srv.app.state.sessions.sessions
+        async with client(srv.ws_url) as c:
+            ready = await c.hello(conversation_id=conv)
+            assert ready["pending_confirmation"] == request["id"]
+            assert (await c.recv())["id"] == request["id"]
+            events = await c.answer(request["id"], True)
+        assert last(events, "assistant_message")["text"] == "Rang the bell 8 times."
+        assert RUNG.count((conv, 8)) == 1
+    finally:
+        srv.stop()
+
+
+async def test_two_tabs_on_one_conversation_see_the_same_turn_and_answer_once(server) -> None:
+    async with client(server.ws_url) as a, client(server.ws_url) as b:
+        conv = (await a.hello())["conversation_id"]
+        assert (await b.hello(conversation_id=conv))["resumed"] is True
+        request = (await a.say("ring 12"))[-1]
+        assert (await b.until_end())[-1] == request  # the other tab is asked too
+        await b.send(type="user_message", text="meanwhile")
+        assert (await b.recv())["code"] == "busy"
+        await a.send(type="confirmation_response", id=request["id"], approved=True)
+        await b.send(type="confirmation_response", id=request["id"], approved=True)
+        for tab in (a, b):
+            events = await tab.until_end()
+            if events[-1]["type"] == "error":  # the slower answer finds nothing left to answer
+                assert events[-1]["code"] == "unknown_confirmation"
+                events = await tab.until_end()
+            assert last(events, "assistant_message")["text"] == "Done: Rang the bell 12 times."
+    assert RUNG.count((conv, 12)) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from agent.llm import ModelReply
@@ -65,3 +66,18 @@ async def test_invalid_arguments_and_the_round_limit_end_the_turn_politely(serve
         model.repeat_last = False
         model.reply("Back to normal.")
         assert last(await c.say("hello?"), "assistant_message")["text"] == "Back to normal."
+
+
+async def test_a_handoff_marks_the_conversation_for_the_inbox(server, model) -> None:
+    model.call("handoff_to_person", reason="The shopper asked for a person.")
+    model.reply("A person from the store will join shortly.")
+    async with client(server.ws_url) as c:
+        conv = (await c.hello())["conversation_id"]
+        events = await c.say("can I talk to a human?")
+    assert last(events, "handoff")["reason"] == "The shopper asked for a person."
+    assert events[-1]["type"] == "assistant_message"
+    admin = {"Authorization": "Bearer demo-admin-token"}
+    async with httpx.AsyncClient(base_url=server.http_url, headers=admin) as http:
+        inbox = (await http.get("/v1/conversations?status=handoff")).json()["conversations"]
+        assert [item["id"] for item in inbox] == [conv]
+        assert (await http.get("/v1/conversations?status=bogus")).status_code == 400

@@ -36,6 +36,9 @@ from agent.offline.routing import (
 )
 from agent.offline.state import ToolOutcome
 
+# Reasons that are the shopper's choice, not a fault: a refusal for one of these may not be final.
+BUYER_REASONS = frozenset({"changed_mind", "wrong_size", "no_longer_needed", "ordered_by_mistake"})
+
 
 # The decision -----------------------------------------------------------------------------------
 class OfflineModel:
@@ -52,17 +55,19 @@ class Planner(Memory):
     def reply(self) -> ModelReply:
         if not self.conv.user_turns:
             return self.say(self.greeting())
-        intent = classify(self.text, self.tools, self.order_re)
         offered = self.conv.previous_assistant_text()
-        if intent in ("yes", "no"):
+        answer = slots.leading_answer(self.text)  # "yes, go ahead and …" answers the offer too
+        if answer is not None:
             if OFFER_RETURN in offered:
-                return self.return_flow(consent=intent == "yes")
+                return self.return_flow(consent=answer == "yes")
             if OFFER_LABEL in offered:
-                return self.label_flow(consent=intent == "yes")
+                return self.label_flow(consent=answer == "yes")
             if OFFER_PERSON in offered:
-                if intent == "yes":
+                if answer == "yes":
                     return self.person()
                 return self.say("Alright. What else can I help with?")
+        intent = classify(self.text, self.tools, self.order_re)
+        if intent in ("yes", "no"):
             if self.ongoing_flow() is None:
                 return self.say(
                     "Okay! What would you like to do next?"
@@ -72,6 +77,8 @@ class Planner(Memory):
             intent = ""
         if intent == "" or (intent in ("question", "lookup") and self.gives_details()):
             intent = self.ongoing_flow() or intent
+        if intent == "" and slots.find_order_ids(self.text, self.order_re):
+            intent = "lookup"  # an order number on its own: look the order up
         if intent == "return":
             return self.return_flow(consent=None)
         if intent == "track":
@@ -235,10 +242,13 @@ class Planner(Memory):
                 return self.say(self.relay())
             if self.eligible(outcome):
                 return self.say(f"{self.relay()}{self.resolution_note(since)} {OFFER_RETURN}")
-            return self.say(
-                f"{self.relay()} If it arrived damaged or we made a mistake with it, tell me what "
-                f"happened and I'll check again. {OFFER_PERSON}"
-            )
+            hint = ""
+            if reason in BUYER_REASONS:  # a fault may still qualify where a change of mind didn't
+                hint = (
+                    " If it arrived damaged or we made a mistake with it, tell me what happened "
+                    "and I'll check again."
+                )
+            return self.say(f"{self.relay()}{hint} {OFFER_PERSON}")
         return self.call("check_eligibility", arguments)
 
     def ask_item_and_reason(
@@ -321,8 +331,10 @@ class Planner(Memory):
         ):
             return self.call("fetch_tracking", {"tracking_number": label.result["tracking_number"]})
         order_id = explicit[-1] if explicit else self.order_id()
-        if self.facts.customer_email and order_id:
+        verified = self.facts.customer_email
+        if verified and order_id and self.email() == verified:
             return self.call("fetch_tracking", {"order_id": order_id})
+        # Not verified yet, or the shopper gave another email: check number + email first.
         order, reply = self.verified_order("tracking your parcel")
         if reply is not None:
             return reply

@@ -153,8 +153,11 @@ def classify(text: str, tools: dict[str, Tool], order_re: re.Pattern[str]) -> st
         and re.search(r"\b(?:my|it|arrived|came)\b", text, re.I)
     ):
         return "return"
-    if (has_order or (LOOKUP_RE.search(text) and not is_question)) and "lookup_order" in tools:
+    asks_us = re.search(r"\b(?:can|could|would|will) you\b|\bplease\b", text, re.I) is not None
+    if LOOKUP_RE.search(text) and (asks_us or not is_question) and "lookup_order" in tools:
         return "lookup"
+    if has_order or slots.find_emails(text):
+        return ""  # details: for the request under way, or (with none) an order lookup
     if is_question or text.strip().endswith("?") or len(slots.words(text)) > 8:
         return "question"
     return ""

@@ -175,7 +175,13 @@ REASON_PHRASES: dict[str, tuple[str, ...]] = {
         "duplicate order",
         "mistakenly",
     ),
-    "no_longer_needed": ("no longer need", "don't need it", "do not need it", "not needed"),
+    "no_longer_needed": (
+        "no longer need",
+        "don't need",
+        "do not need",
+        "not needed",
+        "no use for",
+    ),
     "changed_mind": (
         "changed my mind",
         "change of mind",
@@ -264,12 +270,34 @@ NO_RE = re.compile(
 )
 
 
+# Words that add nothing to a yes or a no ("yes please, go ahead", "no thanks, not now").
+POLITE = frozenset(
+    """yes yeah yep yup sure ok okay please go ahead do it sounds good that's fine correct
+    confirm confirmed absolutely definitely of course let's lets great perfect thanks thank
+    you no nope nah not now cancel stop never mind that's all right alright cool""".split()
+)
+
+
+def leading_answer(text: str) -> str | None:
+    """'yes' or 'no' when the message starts with one ("yes, and make the label too")."""
+    if NO_RE.match(text):
+        return "no"
+    if YES_RE.match(text):
+        return "yes"
+    return None
+
+
+def _only_polite(text: str) -> bool:
+    return all(w in STOPWORDS or w in POLITE for w in words(text))
+
+
 def is_yes(text: str) -> bool:
-    return bool(YES_RE.match(text)) and not is_no(text)
+    """A bare yes: nothing else asked for in the same breath."""
+    return leading_answer(text) == "yes" and _only_polite(text)
 
 
 def is_no(text: str) -> bool:
-    return bool(NO_RE.match(text))
+    return leading_answer(text) == "no" and _only_polite(text)
 
 
 # Quantities and items ---------------------------------------------------------------------------
