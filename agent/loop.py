@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,8 @@ from agent.events import (
 )
 from agent.llm import ModelError, ModelTurn, ToolCall, stream_model
 from agent.prompts import render_system_prompt
+
+log = logging.getLogger(__name__)
 
 Emit = Callable[[Any], Awaitable[None]]
 Confirm = Callable[[ConfirmationRequest], Awaitable[bool]]
@@ -123,8 +126,14 @@ async def run_turn(
         await record(message)
 
     # 1. Retrieve passages for the shopper's words (the model never sees the whole knowledge base).
-    found = await deps.kb.asearch(user_text, k=5)
-    passages = list(found.passages)
+    # A broken index must not take actions down with it: answer with no passages (confidence 0,
+    # so policy questions get "I don't know" rather than a guess).
+    try:
+        found = await deps.kb.asearch(user_text, k=5)
+        passages, confidence = list(found.passages), float(found.confidence)
+    except Exception:
+        log.exception("retrieval failed in conversation %s; answering without passages", conv.id)
+        passages, confidence = [], 0.0
     tools = [*tools_for_model(deps.registry), HANDOFF_TOOL]
 
     final_text: str | None = None
@@ -135,7 +144,7 @@ async def run_turn(
             store_name=settings.store_name,
             tone=settings.tone,
             passages=passages,
-            confidence=found.confidence,
+            confidence=confidence,
             threshold=settings.confidence_threshold,
             customer_email=conv.customer_email,
             order_id_pattern=settings.order_id_pattern,

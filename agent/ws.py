@@ -8,6 +8,7 @@ happens at the handshake (HTTP 403) before any socket exists.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from enum import IntEnum
@@ -77,7 +78,10 @@ class ChatSocket:
                         message = await self.websocket.receive()
                 except TimeoutError:
                     self.open = False
-                    await self.websocket.close(code=CloseCode.IDLE_TIMEOUT, reason="idle_timeout")
+                    with contextlib.suppress(Exception):  # the peer may be gone already
+                        await self.websocket.close(
+                            code=CloseCode.IDLE_TIMEOUT, reason="idle_timeout"
+                        )
                     return
                 if message["type"] == "websocket.disconnect":
                     return

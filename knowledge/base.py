@@ -202,10 +202,24 @@ class KnowledgeBase:
         return to_embed, delete_ids
 
     def _embed(self, chunks: list[Chunk], progress: bool) -> np.ndarray:
+        """Vectors for `chunks`; a chunk whose content hash is already indexed elsewhere (a file
+        renamed or moved, a section moved between files) reuses that vector instead."""
+        out = np.zeros((len(chunks), embedding.DIMENSIONS), dtype=np.float32)
+        with self._state_lock:
+            known = {
+                c.hash: self._vectors[c.id] for c in self._chunks.values() if c.id in self._vectors
+            }
+        todo = [i for i, c in enumerate(chunks) if c.hash not in known]
+        for i, chunk in enumerate(chunks):
+            if chunk.hash in known:
+                out[i] = known[chunk.hash]
+        if todo:
+            out[todo] = self._encode([chunks[i] for i in todo], progress)
+        return out
+
+    def _encode(self, chunks: list[Chunk], progress: bool) -> np.ndarray:
         texts = [c.embed_text for c in chunks]
         heads = [c.heading for c in chunks]
-        if not texts:
-            return np.zeros((0, embedding.DIMENSIONS), dtype=np.float32)
         if not progress:
             return embedding.embed_chunks(texts, heads)
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn

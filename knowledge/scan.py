@@ -29,7 +29,11 @@ def scan(kb_dir: Path, known: dict[str, FileState]) -> Scan:
     whatever was indexed for it before."""
     result = Scan()
     if not kb_dir.is_dir():
-        result.warnings.append(IndexWarning(source=str(kb_dir), message="not a directory"))
+        # A mistyped --kb or an unmounted volume must not wipe the index: keep everything.
+        message = "not a directory; keeping the current index"
+        result.warnings.append(IndexWarning(source=str(kb_dir), message=message))
+        result.unchanged_sources = list(known)
+        return result
     on_disk = dict(discover(kb_dir))
     result.files = len(on_disk)
     result.removed = [source for source in known if source not in on_disk]

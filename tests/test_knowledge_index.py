@@ -110,6 +110,15 @@ def test_edit_add_and_delete_touch_only_what_changed(kb: KnowledgeBase, kb_dir: 
     assert ("care.md", "Care > Oven") in headings(kb)
 
 
+def test_a_missing_knowledge_dir_warns_and_keeps_the_index(kb_dir, tmp_path) -> None:
+    KnowledgeBase(kb_dir, tmp_path / "data").index()
+    elsewhere = KnowledgeBase(tmp_path / "typo", tmp_path / "data")
+    report = elsewhere.index()
+    assert report.removed == 0 and report.unchanged == 4
+    assert "not a directory" in report.warnings[0].message
+    assert len(elsewhere.chunks()) == 4
+
+
 def test_touching_a_file_without_changing_it_re_embeds_nothing(kb, kb_dir, monkeypatch) -> None:
     kb.index()
     path = kb_dir / "returns.md"
@@ -126,6 +135,23 @@ def test_touching_a_file_without_changing_it_re_embeds_nothing(kb, kb_dir, monke
     assert calls == []
 
 
+def test_a_renamed_file_reuses_its_vectors(kb, kb_dir, monkeypatch) -> None:
+    kb.index()
+    (kb_dir / "returns.md").rename(kb_dir / "returns-policy.md")
+    embedded: list[int] = []
+    real = embedding_module.embed_chunks
+    monkeypatch.setattr(
+        embedding_module,
+        "embed_chunks",
+        lambda t, h, **kw: embedded.append(len(t)) or real(t, h, **kw),
+    )
+    report = kb.index()
+    assert (report.added, report.removed) == (2, 2)
+    assert embedded == []
+    top = kb.search("engraved pieces final sale", k=1).passages[0]
+    assert (top.source, top.heading) == ("returns-policy.md", "Returns > Custom items")
+
+
 def test_index_survives_a_restart(kb_dir: Path, tmp_path: Path) -> None:
     first = KnowledgeBase(kb_dir, tmp_path / "data")
     first.index()
@@ -134,6 +160,18 @@ def test_index_survives_a_restart(kb_dir: Path, tmp_path: Path) -> None:
     assert second.index().unchanged == 4
     hit = second.search("flat fee for delivery", k=1, mode="keyword").passages[0]
     assert hit.heading == "Shipping > Costs"
+    second.close()
+
+
+def test_chroma_out_of_step_with_the_manifest_is_repaired_on_open(kb_dir, tmp_path) -> None:
+    first = KnowledgeBase(kb_dir, tmp_path / "data")
+    first.index()
+    lost = first.chunks()[0]
+    first.store.delete([lost.id])  # as if a crash had hit between the two writes
+    first.close()
+    second = KnowledgeBase(kb_dir, tmp_path / "data")
+    assert len(second) == 4
+    assert second.store.count() == 4 and lost.id in second.store.ids()
     second.close()
 
 

@@ -392,3 +392,15 @@ async def test_a_side_effect_the_policy_refuses_is_not_offered_for_confirmation(
         "code": "final_sale",
         "message": "Engraved items are final sale.",
     }
+
+
+async def test_a_failing_knowledge_base_still_lets_the_turn_finish(model, deps):
+    class BrokenKB:
+        async def asearch(self, query: str, k: int = 5):
+            raise RuntimeError("index missing")
+
+    deps.kb = BrokenKB()
+    model.call("add", a=1, b=2).reply("Three.")
+    answer, _ = await turn(deps, Conversation(id="c1"), "1+2?")
+    assert answer.text == "Three." and answer.citations == []
+    assert '<passages confidence="0.000"' in model.calls[0]["messages"][0]["content"]

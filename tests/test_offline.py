@@ -235,6 +235,9 @@ def test_yes_and_no():
         ("WK-1001 maya.chen@example.com", ""),
         ("can you look up my order WK-1001", "lookup"),
         ("hi", "greeting"),
+        ("hello there, how are you?", "greeting"),
+        ("Hi! Can I return an engraved mug?", "question"),
+        ("Hi! I want to return the mug from my order", "return"),
         ("yes", "yes"),
         ("no thanks", "no"),
         ("can I talk to a person?", "person"),
@@ -615,3 +618,34 @@ def test_a_fault_refusal_does_not_suggest_claiming_a_fault():
     )
     reply = chat.reply()
     assert reply.text.endswith(f"{refusal['message']} {OFFER_PERSON}")
+
+
+def test_several_items_named_at_once_are_checked_and_returned_together():
+    chat = (
+        Chat(email="maya.chen@example.com")
+        .user("I want to return the mug and the plate from WK-1001, I changed my mind")
+        .tool("lookup_order", {"order_id": "WK-1001", "email": "maya.chen@example.com"}, ORDER_1001)
+    )
+    reply = chat.reply()
+    assert [c.name for c in reply.tool_calls] == ["check_eligibility", "check_eligibility"]
+    assert [c.arguments["sku"] for c in reply.tool_calls] == ["CER-MUG-SAGE", "CER-PLT-SAGE"]
+    plate = {**ELIGIBLE, "message": "The Sage side plate can be returned for a refund of $22.00."}
+    chat.tool("check_eligibility", reply.tool_calls[0].arguments, ELIGIBLE)
+    chat.tool("check_eligibility", reply.tool_calls[1].arguments, plate)
+    offer = chat.reply().text
+    assert (
+        ELIGIBLE["message"] in offer and plate["message"] in offer and offer.endswith(OFFER_RETURN)
+    )
+    name, args = only_call(chat.bot(offer).user("yes").reply())
+    assert name == "create_return_authorization"
+    assert args["lines"] == [
+        {"sku": "CER-MUG-SAGE", "quantity": 1},
+        {"sku": "CER-PLT-SAGE", "quantity": 1},
+    ]
+
+
+def test_a_shared_word_does_not_pick_every_item():
+    items = ORDER_1001["items"]
+    assert [i["sku"] for i in slots.match_items("the sage mug", items)] == ["CER-MUG-SAGE"]
+    assert slots.match_items("the sage one", items) == []
+    assert len(slots.match_items("the mug and the plate", items)) == 2

@@ -86,18 +86,33 @@ class Memory:
 
     def match_item_any(self, text: str) -> bool:
         lookup = self.conv.last("lookup_order", ok=True)
-        return bool(lookup and slots.match_item(text, lookup.result.get("items") or []))
+        return bool(lookup and slots.match_items(text, lookup.result.get("items") or []))
 
-    def item(self, order: dict[str, Any], since: int) -> tuple[dict[str, Any] | None, int]:
-        items = order.get("items") or []
+    def offered_checks(self, since: int) -> list[ToolOutcome]:
+        """The eligibility checks of the latest round of checking (one per item asked about)."""
+        checks = [
+            o for o in self.conv.outcomes if o.name == "check_eligibility" and o.index > since
+        ]
+        if not checks:
+            return []
+        last_user_before = max(
+            (index for index, _ in self.conv.user_turns if index < checks[-1].index), default=-1
+        )
+        return [o for o in checks if o.index > last_user_before]
+
+    def items(self, order: dict[str, Any], since: int) -> list[tuple[dict[str, Any], int]]:
+        """The order lines (with quantities) the shopper's latest naming message points at."""
+        lines = order.get("items") or []
         for text in self.user_texts(since):
-            found = slots.match_item(text, items)
+            found = slots.match_items(text, lines)
+            if len(found) == 1:
+                wanted = slots.find_quantity(text) or 1
+                return [(found[0], max(1, min(wanted, int(found[0].get("quantity") or 1))))]
             if found:
-                quantity = slots.find_quantity(text) or 1
-                return found, max(1, min(quantity, int(found.get("quantity") or 1)))
-        if len(items) == 1:
-            return items[0], 1
-        return None, 1
+                return [(item, 1) for item in found]
+        if len(lines) == 1:
+            return [(lines[0], 1)]
+        return []
 
     def reason(self, since: int) -> str | None:
         allowed = (

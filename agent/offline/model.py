@@ -115,6 +115,15 @@ class Planner(Memory):
             tool_calls=[ToolCall(id=f"call_{digest}", name=name, arguments=arguments)]
         )
 
+    def call_many(self, name: str, argument_sets: list[dict[str, Any]]) -> ModelReply:
+        """Several calls of one action in one reply (the loop runs them in order)."""
+        if len(argument_sets) == 1:
+            return self.call(name, argument_sets[0])
+        calls = [self.call(name, arguments).tool_calls for arguments in argument_sets]
+        if not all(calls):  # one was already made this turn: relay instead of looping
+            return self.say(self.relay())
+        return ModelReply(tool_calls=[c for group in calls for c in group])
+
     def relay(self, outcomes: list[ToolOutcome] | None = None) -> str:
         """This turn's action results, in the actions' own words."""
         parts: list[str] = []
@@ -218,66 +227,79 @@ class Planner(Memory):
         done = [o for o in self.turn if o.name in ("create_return_authorization", "generate_label")]
         if done:
             return self.after_authorization()
-        check = self.conv.last("check_eligibility", since=since)
-        if consent is not None and check is not None and check.ok and self.eligible(check):
+        offered = [o for o in self.offered_checks(since) if o.ok and self.eligible(o)]
+        if consent is not None and offered:
             if not consent:
                 return self.say(
                     "No problem — I haven't started a return. Anything else I can help with?"
                 )
-            return self.authorize(check, since)
-        item, quantity = self.item(order, since)
+            return self.authorize(offered, since)
+        picked = self.items(order, since)
         reason = self.reason(since)
-        if item is None or reason is None:
-            return self.ask_item_and_reason(order, item, reason)
-        arguments = {
-            "order_id": order["order_id"],
-            "sku": item["sku"],
-            "quantity": quantity,
-            "reason": reason,
-        }
+        if not picked or reason is None:
+            return self.ask_item_and_reason(order, [item for item, _ in picked], reason)
         current = [o for o in self.turn if o.name == "check_eligibility"]
         if current:
-            outcome = current[-1]
-            if not outcome.ok:
-                return self.say(self.relay())
-            if self.eligible(outcome):
-                return self.say(f"{self.relay()}{self.resolution_note(since)} {OFFER_RETURN}")
-            hint = ""
-            if reason in BUYER_REASONS:  # a fault may still qualify where a change of mind didn't
-                hint = (
-                    " If it arrived damaged or we made a mistake with it, tell me what happened "
-                    "and I'll check again."
-                )
-            return self.say(f"{self.relay()}{hint} {OFFER_PERSON}")
-        return self.call("check_eligibility", arguments)
+            return self.after_checks(current, reason, since)
+        return self.call_many(
+            "check_eligibility",
+            [
+                {
+                    "order_id": order["order_id"],
+                    "sku": item["sku"],
+                    "quantity": qty,
+                    "reason": reason,
+                }
+                for item, qty in picked
+            ],
+        )
+
+    def after_checks(self, checks: list[ToolOutcome], reason: str, since: int) -> ModelReply:
+        """Relay each item's eligibility; offer the return if any item qualifies."""
+        if any(self.eligible(o) for o in checks if o.ok):
+            return self.say(f"{self.relay()}{self.resolution_note(since)} {OFFER_RETURN}")
+        if not all(o.ok for o in checks):
+            return self.say(self.relay())
+        hint = ""
+        if reason in BUYER_REASONS:  # a fault may still qualify where a change of mind didn't
+            hint = (
+                " If it arrived damaged or we made a mistake with it, tell me what happened "
+                "and I'll check again."
+            )
+        return self.say(f"{self.relay()}{hint} {OFFER_PERSON}")
 
     def ask_item_and_reason(
-        self, order: dict[str, Any], item: dict[str, Any] | None, reason: str | None
+        self, order: dict[str, Any], picked: list[dict[str, Any]], reason: str | None
     ) -> ModelReply:
         prefix = self.relay()
-        if item is None:
+        if not picked:
             names = [f"the {i.get('name')}" for i in order.get("items") or []]
-            listed = ", ".join(names[:-1]) + (
-                f" or {names[-1]}" if len(names) > 1 else names[0] if names else ""
-            )
-            text = f"Which item would you like to return: {listed}?"
+            text = f"Which item would you like to return: {join_or(names)}?"
             if reason is None:
                 text += f" And why are you returning it — {ASK_REASON_EXAMPLES}?"
         else:
-            text = f"Could you tell me why you're returning the {item.get('name')} — {ASK_REASON_EXAMPLES}?"
+            names = [f"the {i.get('name')}" for i in picked]
+            text = (
+                f"Could you tell me why you're returning {join_or(names, 'and')} — "
+                f"{ASK_REASON_EXAMPLES}?"
+            )
         return self.say(f"{prefix} {text}" if prefix else text)
 
-    def authorize(self, check: ToolOutcome, since: int) -> ModelReply:
+    def authorize(self, checks: list[ToolOutcome], since: int) -> ModelReply:
         tool = self.tools.get("create_return_authorization")
         if tool is None:
             return self.say(f"I can't start returns here. {OFFER_PERSON}")
-        args = check.arguments
-        arguments: dict[str, Any] = {"order_id": args.get("order_id")}
+        first = checks[0].arguments
+        lines = [
+            {"sku": o.arguments.get("sku"), "quantity": o.arguments.get("quantity", 1)}
+            for o in checks
+        ]
+        arguments: dict[str, Any] = {"order_id": first.get("order_id")}
         if "lines" in tool.properties:
-            arguments["lines"] = [{"sku": args.get("sku"), "quantity": args.get("quantity", 1)}]
+            arguments["lines"] = lines
         else:
-            arguments.update(sku=args.get("sku"), quantity=args.get("quantity", 1))
-        arguments["reason"] = args.get("reason")
+            arguments.update(lines[0])
+        arguments["reason"] = first.get("reason")
         if "resolution" in tool.properties:
             arguments["resolution"] = self.resolution(since)
         return self.call("create_return_authorization", arguments)
@@ -366,3 +388,9 @@ class Planner(Memory):
             )
             return self.say(f"To do that I need: {wanted}")
         return self.call(tool.name, arguments)
+
+
+def join_or(names: list[str], word: str = "or") -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} {word} {names[-1]}"

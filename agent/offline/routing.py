@@ -27,8 +27,9 @@ PERSON_RE = re.compile(
     re.I,
 )
 GREETING_RE = re.compile(
-    r"^\s*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening))\b[\s!.,]*$", re.I
+    r"^\s*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening))\b(?:\s+there)?[\s!.,]*", re.I
 )
+SMALL_TALK = frozenset("how are you doing going today everyone team folks it's is".split())
 THANKS_RE = re.compile(r"^\s*(?:thanks|thank you|thx|cheers|great,? thanks)\b", re.I)
 TRACK_RE = re.compile(
     r"\b(?:track|tracking|where(?:'s| is) (?:my|the)\s+(?:\w+\s+)?(?:parcel|package|order|"
@@ -115,6 +116,12 @@ def read_tools(tools: list[dict[str, Any]]) -> dict[str, Tool]:
 def classify(text: str, tools: dict[str, Tool], order_re: re.Pattern[str]) -> str:
     """One of: yes, no, person, greeting, thanks, track, label, return, lookup, tool:<name>,
     question, or '' (nothing recognisable: details for an ongoing request)."""
+    greeting = GREETING_RE.match(text)
+    if greeting:  # "Hi! Can I return…" is the question; "hi, how are you?" is a greeting
+        rest = text[greeting.end() :]
+        if all(word in SMALL_TALK for word in slots.words(rest)):
+            return "greeting"
+        text = rest
     short = len(slots.words(text)) <= 6
     if short and slots.is_no(text):
         return "no"
@@ -124,8 +131,6 @@ def classify(text: str, tools: dict[str, Tool], order_re: re.Pattern[str]) -> st
         r"\b(?:talk|speak|chat|person|human|agent)\b", text, re.I
     ):
         return "person"
-    if GREETING_RE.match(text):
-        return "greeting"
     if THANKS_RE.match(text) and short:
         return "thanks"
     has_order = bool(slots.find_order_ids(text, order_re))

@@ -339,6 +339,31 @@ def match_item(text: str, items: Iterable[dict[str, Any]]) -> dict[str, Any] | N
     return best[0][1]
 
 
+def match_items(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every order line the text names by something only that line has ("the mug and the plate"),
+    else the single best match (match_item), else nothing."""
+    lowered = text.lower()
+    by_sku = [
+        item
+        for item in items
+        if item.get("sku")
+        and re.search(rf"(?<![a-z0-9-]){re.escape(str(item['sku']).lower())}(?![a-z0-9-])", lowered)
+    ]
+    if by_sku:
+        return by_sku
+    terms = content_terms(text)
+    names = [content_terms(str(item.get("name", ""))) for item in items]
+    picked = []
+    for index, item in enumerate(items):
+        others = set().union(*(n for j, n in enumerate(names) if j != index))
+        if terms & (names[index] - others):
+            picked.append(item)
+    if len(picked) > 1:
+        return picked
+    best = match_item(text, items)
+    return [best] if best else []
+
+
 # Picking sentences to quote ---------------------------------------------------------------------
 SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(*_])")
 
