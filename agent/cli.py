@@ -48,7 +48,9 @@ class LazyGroup(click.Group):
 @click.option("--policy", type=click.Path(dir_okay=False), help="Policy TOML [SHOPDESK_POLICY]")
 @click.option("--now", help="Clock override, ISO-8601 [SHOPDESK_NOW]")
 @click.option(
-    "--actions", "actions_", help="Extra action modules or .py paths, comma-separated [SHOPDESK_ACTIONS]"
+    "--actions",
+    "actions_",
+    help="Extra action modules or .py paths, comma-separated [SHOPDESK_ACTIONS]",
 )
 @click.option("--model", help="litellm model string [SHOPDESK_MODEL]")
 @click.pass_context

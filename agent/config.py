@@ -72,13 +72,25 @@ class Settings(BaseSettings):
         min_length=8,
         description="Store secret: signs shopper identities (HMAC-SHA256)",
     )
-    admin_token: str = Field("demo-admin-token", min_length=8, description="Bearer token for /v1 admin")
+    admin_token: str = Field(
+        "demo-admin-token", min_length=8, description="Bearer token for /v1 admin"
+    )
     staff_password: str = Field("demo-staff-password", min_length=8)
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_message_chars: int = Field(4000, ge=1)
     messages_per_minute: int = Field(20, ge=1)
     max_frame_bytes: int = Field(65536, ge=1024)
     idle_timeout: float = Field(600.0, gt=0)
+
+    # Staff console (agent/console_api.py). Outside business hours a handoff asks for an email.
+    business_hours: str = Field(
+        "09:00-18:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$", description="HH:MM-HH:MM, local"
+    )
+    business_days: str = Field(
+        "mon,tue,wed,thu,fri,sat", description="Comma list of weekday abbreviations (mon..sun)"
+    )
+    business_timezone: str = Field("America/New_York", description="IANA zone of business_hours")
+    staff_session_hours: float = Field(12.0, gt=0, description="Staff console sign-in lifetime")
 
     @field_validator("actions", "model_fallbacks", "allowed_origins", mode="before")
     @classmethod

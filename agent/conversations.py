@@ -27,7 +27,12 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 Role = Literal["user", "assistant", "tool", "agent", "system-note"]
 ROLES: frozenset[str] = frozenset({"user", "assistant", "tool", "agent", "system-note"})
-STATUSES: frozenset[str] = frozenset({"open", "handoff", "closed"})
+# open (AI) → pending (a person is needed) → assigned → resolved (the console, agent/inbox.py).
+# `handoff` / `closed` are the pre-console names: still accepted, stored as pending / resolved.
+STATUSES: frozenset[str] = frozenset(
+    {"open", "pending", "assigned", "resolved", "handoff", "closed"}
+)
+LEGACY_STATUSES = {"handoff": "pending", "closed": "resolved"}
 
 metadata = sa.MetaData()
 TS = sa.DateTime(timezone=True)
@@ -236,6 +241,7 @@ class ConversationStore:
         """open → handoff (a person is asked to join; the inbox lists these) → closed."""
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
+        status = LEGACY_STATUSES.get(status, status)
         with self.engine.begin() as conn:
             conn.execute(
                 conversations_t.update()
@@ -254,7 +260,11 @@ class ConversationStore:
         query = (
             sa.select(conversations_t, sa.func.coalesce(counts.c.n, 0))
             .outerjoin(counts, counts.c.conversation_id == conversations_t.c.id)
-            .where(conversations_t.c.status == status if status else sa.true())
+            .where(
+                conversations_t.c.status == LEGACY_STATUSES.get(status, status)
+                if status
+                else sa.true()
+            )
             .order_by(conversations_t.c.updated_at.desc(), conversations_t.c.id)
             .limit(limit)
             .offset(offset)
@@ -386,7 +396,7 @@ class ConversationStore:
 def _conversation(row: Any, count: int) -> ConversationRecord:
     return ConversationRecord(
         id=row.id,
-        status=row.status,
+        status=LEGACY_STATUSES.get(row.status, row.status),
         customer_email=row.customer_email,
         created_at=_aware(row.created_at),
         updated_at=_aware(row.updated_at),

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -29,6 +32,22 @@ CONSOLE_STATUSES = ("open", "pending", "assigned", "resolved")
 HUMAN_STATUSES = frozenset({"pending", "assigned"})
 LEGACY = {"handoff": "pending", "closed": "resolved"}
 WEBHOOK_EVENTS = ("conversation.handoff", "conversation.resolved")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WAITING_TEXT = "A member of our team will reply here."
+AWAY_TEXT = (
+    "Our team is away right now. Leave your email address here and we'll follow up by email."
+)
+
+
+def within_business_hours(settings: Any, now: datetime) -> bool:
+    local = now.astimezone(ZoneInfo(settings.business_timezone))
+    days = {d.strip().lower()[:3] for d in settings.business_days.split(",") if d.strip()}
+    if DAYS[local.weekday()] not in days:
+        return False
+    start, end = settings.business_hours.split("-")
+    return start <= local.strftime("%H:%M") < end
+
 
 _meta = sa.MetaData()
 TS = sa.DateTime(timezone=True)
@@ -106,10 +125,14 @@ class InboxStore:
         self.store = store
         self.engine = store.engine
 
-    def list(self, *, status: str | None = None, query: str = "", limit: int = 100) -> list[InboxItem]:
+    def list(
+        self, *, status: str | None = None, query: str = "", limit: int = 100
+    ) -> list[InboxItem]:
         stmt = sa.select(conv_t).order_by(conv_t.c.updated_at.desc(), conv_t.c.id).limit(limit)
         if status:
-            stmt = stmt.where(conv_t.c.status.in_([status, *[k for k, v in LEGACY.items() if v == status]]))
+            stmt = stmt.where(
+                conv_t.c.status.in_([status, *[k for k, v in LEGACY.items() if v == status]])
+            )
         query = query.strip()
         if query:
             like = f"%{query.lower()}%"
@@ -168,9 +191,7 @@ class InboxStore:
 
     def status(self, conv_id: str) -> str | None:
         with self.engine.connect() as conn:
-            value = conn.execute(
-                sa.select(conv_t.c.status).where(conv_t.c.id == conv_id)
-            ).scalar()
+            value = conn.execute(sa.select(conv_t.c.status).where(conv_t.c.id == conv_id)).scalar()
         return normalize_status(value) if value else None
 
     def update(self, conv_id: str, **values: Any) -> None:
@@ -213,8 +234,9 @@ class Broadcaster:
 class Inbox:
     """What the chat side tells the console: a handoff, a shopper message; plus the webhooks."""
 
-    def __init__(self, store: ConversationStore, services: Any) -> None:
+    def __init__(self, store: ConversationStore, services: Any, settings: Any) -> None:
         self.store = store
+        self.settings = settings
         self.data = InboxStore(store)
         self.services = services
         self.events = Broadcaster()
@@ -226,6 +248,33 @@ class Inbox:
         await self.store.acall(self.data.update, conv_id, status="pending")
         await self.webhook("conversation.handoff", conv_id, reason=reason)
         self.publish("conversation.handoff", conv_id)
+
+    def handoff_event(self, event: Any) -> str:
+        """The `handoff` event for the widget, with what to tell the shopper (extra fields)."""
+        away = not within_business_hours(self.settings, self.settings.clock())
+        extra = {"ask_email": away, "message": AWAY_TEXT if away else WAITING_TEXT}
+        return json.dumps(event.model_dump(mode="json") | extra)
+
+    async def shopper_message(self, session: Any, text: str) -> bool:
+        """Called with each stored shopper message; True when a person owns the conversation
+        (no AI turn: the message waits for staff, and an email left while away is kept)."""
+        self.publish("conversation.message", session.id)
+        if session.human is None:
+            status = await self.store.acall(self.data.status, session.id)
+            session.human = status in HUMAN_STATUSES
+        if not session.human:
+            return False
+        ack: dict[str, Any] = {"type": "message_received"}
+        found = EMAIL.search(text)
+        if found:
+            item = await self.store.acall(self.data.get, session.id)
+            if item is not None and not item.follow_up_email:
+                email = found.group(0).strip(".,;").lower()
+                await self.store.acall(self.data.update, session.id, follow_up_email=email)
+                ack["notice"] = f"Thanks — we'll follow up at {email} if we miss you here."
+                self.publish("conversation.updated", session.id)
+        await session.emit_text(json.dumps(ack))
+        return True
 
     async def webhook(self, event: str, conv_id: str, **extra: Any) -> None:
         """Enqueue a `conversation.*` delivery in the actions' webhook outbox."""
@@ -258,4 +307,5 @@ __all__ = [
     "InboxItem",
     "InboxStore",
     "normalize_status",
+    "within_business_hours",
 ]

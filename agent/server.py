@@ -122,8 +122,24 @@ def build_app(
     state.conversations = conversations
     state.sessions = SessionManager(conversations, deps, grace_seconds=settings.idle_timeout)
     state.rate_limiter = RateLimiter(settings.messages_per_minute, 60.0)
+    _mount_console(app, settings)
     state.ready = False
     return app
+
+
+def _mount_console(app: Starlette, settings: Settings) -> None:
+    """The staff console (/console): inbox, handoffs that stop the AI, staff replies, returns."""
+    from agent import console_api
+    from agent.inbox import Inbox
+    from agent.staff import StaffAuth
+
+    state = app.state
+    state.inbox = Inbox(state.conversations, state.services, settings)
+    state.sessions.inbox = state.inbox
+    state.staff_auth = StaffAuth(
+        settings.staff_password, lifetime=settings.staff_session_hours * 3600
+    )
+    app.router.routes.extend(console_api.routes(state, state.staff_auth, state.inbox))
 
 
 def _open_knowledge(settings: Settings) -> tuple[Any, Any]:

@@ -59,6 +59,9 @@ class Session:
         self.expiry: asyncio.TimerHandle | None = None
         # Whether a confirmation left by a turn that died (restart, expiry) may still be pending.
         self.may_have_stale_confirmation = True
+        # A person owns the conversation (console status pending/assigned): the AI stays quiet.
+        # None until looked up; the console sets it when it changes the status.
+        self.human: bool | None = None
 
     @property
     def busy(self) -> bool:
@@ -89,6 +92,9 @@ class SessionManager:
         self.sessions: dict[str, Session] = {}
         # Benchmarks: add {"timing": {"model_ms", "turn_ms"}} to each final message (extra field).
         self.expose_timing = False
+        # The staff console (agent.inbox.Inbox), when the server has one: handoffs go to its inbox
+        # and shopper messages in a conversation a person owns are stored without an AI turn.
+        self.inbox: Any = None
 
     # Attach / detach -------------------------------------------------------------------------------
     def attach(self, conv_id: str, customer_email: str | None, send: Send) -> Session:
@@ -166,6 +172,8 @@ class SessionManager:
             if session.may_have_stale_confirmation:
                 await self.store.acall(self._cancel_stale_confirmations, session.id)
                 session.may_have_stale_confirmation = False
+            if self.inbox is not None and await self.inbox.shopper_message(session, text):
+                return None  # a person owns it: stored and shown to staff, no AI turn
             session.turn = asyncio.create_task(self._turn(session, text), name=f"turn-{session.id}")
         finally:
             session.starting = False
@@ -247,6 +255,9 @@ class SessionManager:
         async def emit(event: Any) -> None:
             if isinstance(event, Handoff):
                 await self._handoff(session, event.reason)
+                if self.inbox is not None:
+                    await session.emit_text(self.inbox.handoff_event(event))
+                    return
             if self.expose_timing and isinstance(event, AssistantMessage):
                 timing = {
                     "model_ms": stats.model_seconds * 1000,
@@ -263,6 +274,8 @@ class SessionManager:
             )
             if self.on_turn is not None:
                 self.on_turn(stats)
+            if self.inbox is not None:
+                self.inbox.publish("conversation.updated", session.id)
         except asyncio.CancelledError:
             session.history = None  # may hold a half-finished round; reload from the store
             session.may_have_stale_confirmation = True
@@ -278,6 +291,9 @@ class SessionManager:
         await self.store.acall(self.store.set_status, session.id, "handoff")
         note = {"role": "system-note", "content": f"Handed off to a person: {reason}"}
         await self.store.acall(self.store.append, session.id, "system-note", note)
+        if self.inbox is not None:
+            session.human = True
+            await self.inbox.handoff(session.id, reason)
 
     async def _orphan(self, session: Session, pending: PendingConfirmation, approved: bool) -> None:
         """Answer a confirmation whose turn is gone (server restart, or the shopper was away)."""

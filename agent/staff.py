@@ -60,14 +60,19 @@ class StaffAuth:
 
     def sign_in(self, client: str, name: str, password: str) -> tuple[str, StaffSession] | None:
         """A new session's cookie token, or None for a wrong password (counted against client)."""
-        ok = hmac.compare_digest(password.encode(), self._password)
+        # Digests first: equal lengths, so the compare leaks nothing about the password's length.
+        ok = hmac.compare_digest(
+            hashlib.sha256(password.encode()).digest(), hashlib.sha256(self._password).digest()
+        )
         if not ok:
             self._failures.setdefault(client, deque()).append(time.monotonic())
             return None
         self._failures.pop(client, None)
         token = secrets.token_urlsafe(32)
         now = time.monotonic()
-        session = StaffSession(name=name, csrf=secrets.token_urlsafe(32), created=now, last_seen=now)
+        session = StaffSession(
+            name=name, csrf=secrets.token_urlsafe(32), created=now, last_seen=now
+        )
         self._sessions[_key(token)] = session
         return token, session
 

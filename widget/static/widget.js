@@ -569,6 +569,9 @@
           break;
         case "agent_message":
           this._endStream();
+          this._setWorking(false);
+          this._busy = false; // a person answered: the shopper may write again
+          this._sync();
           this._addAgent(ev);
           this._announce((ev.name || t.staff) + ": " + (ev.text || ""));
           break;
@@ -577,8 +580,18 @@
           this._setWorking(false);
           this._busy = false;
           this._sync();
-          this._notice(t.handoff + (ev.reason ? " (" + ev.reason + ")" : ""));
-          this._announce(t.handoff);
+          // The server may say what to expect (a team member replies here; or, outside business
+          // hours, leave an email address in the chat).
+          this._notice(ev.message || t.handoff + (ev.reason ? " (" + ev.reason + ")" : ""));
+          this._announce(ev.message || t.handoff);
+          break;
+        case "message_received":
+          // Stored for the store's team (a person owns the conversation): no AI reply follows.
+          this._endStream();
+          this._setWorking(false);
+          this._busy = false;
+          this._sync();
+          if (ev.notice) this._notice(ev.notice);
           break;
         case "error":
           this._endStream();

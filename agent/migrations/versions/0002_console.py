@@ -33,7 +33,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_agent_conversations_status", table_name="agent_conversations")
-    op.execute("UPDATE agent_conversations SET status = 'handoff' WHERE status IN ('pending', 'assigned')")
+    op.execute(
+        "UPDATE agent_conversations SET status = 'handoff' WHERE status IN ('pending', 'assigned')"
+    )
     op.execute("UPDATE agent_conversations SET status = 'closed' WHERE status = 'resolved'")
     for column in ("follow_up_email", "notes", "tags", "assignee"):
         op.drop_column("agent_conversations", column)

@@ -1,0 +1,185 @@
+"""The staff console in real headless Chromium: a shopper's widget and a staff member's console in
+two browser contexts against one real shopdesk server (demo clock, offline model).
+
+Also saves the README screenshots docs/console-inbox.png and docs/console-conversation.png.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser import (
+    DEMO_KB,
+    AppServer,
+    Frames,
+    W,
+    converse,
+    free_port,
+    launch,
+    make_settings,
+    open_widget,
+    require_chromium,
+    send,
+    wait_idle,
+    wait_until,
+)
+
+pytestmark = pytest.mark.timeout(240)
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+PASSWORD = "demo-staff-password"
+
+
+@pytest.fixture(scope="module")
+def pw_browser() -> Iterator[Any]:
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    root = tmp_path_factory.mktemp("console")
+    port = free_port()
+    app = AppServer(make_settings(root / "data", DEMO_KB, port, []), port)
+    app.start()
+    yield app
+    app.stop()
+
+
+@pytest.fixture
+def contexts(pw_browser: Any) -> Iterator[list[Any]]:
+    made: list[Any] = []
+    yield made
+    for context in made:
+        context.close()
+
+
+def _context(pw_browser: Any, contexts: list[Any], width: int = 1280, height: int = 820) -> Any:
+    context = pw_browser.new_context(viewport={"width": width, "height": height})
+    contexts.append(context)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.errors = []  # type: ignore[attr-defined]
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    return page
+
+
+def staff_page(pw_browser: Any, contexts: list[Any], server: AppServer, name: str) -> Any:
+    page = _context(pw_browser, contexts, 1360, 860)
+    page.goto(server.url + "/console")
+    assert page.url.endswith("/console/login")  # refused until signed in
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(server.url + "/console")
+    page.locator("#live.on").wait_for()  # the event stream is connected
+    return page
+
+
+def shopper_page(pw_browser: Any, contexts: list[Any], server: AppServer) -> tuple[Any, Frames]:
+    page = _context(pw_browser, contexts)
+    frames = Frames().attach(page)
+    page.goto(server.url + "/")
+    open_widget(page)
+    return page, frames
+
+
+def test_handoff_staff_reply_and_hand_back(
+    pw_browser: Any, contexts: list[Any], server: AppServer
+) -> None:
+    staff = staff_page(pw_browser, contexts, server, "Sam")
+    other = staff_page(pw_browser, contexts, server, "Priya")  # a second signed-in colleague
+    shopper, frames = shopper_page(pw_browser, contexts, server)
+
+    turn = converse(shopper, frames, "Can I talk to a person please?")
+    handoff = [f for f in turn if f.get("type") == "handoff"]
+    assert handoff and handoff[0]["message"] == "A member of our team will reply here."
+    shopper.locator(f"{W} .sd-notice", has_text="team will reply here").wait_for()
+
+    # Both consoles list it as needing a person, without a reload.
+    for page in (staff, other):
+        page.locator(".row.status-pending").first.wait_for()
+    staff.locator(".row.status-pending a").first.click()
+    staff.wait_for_url("**/console/c/*")
+    staff.get_by_role("button", name="Assign to me").click()
+    staff.locator("#conv-status", has_text="Assigned").wait_for()
+    other.locator(".row.status-assigned", has_text="Sam").wait_for()
+
+    staff.fill("#reply", "Hi, Sam from the studio here. How can I help?")
+    staff.get_by_role("button", name="Send reply").click()
+    agent = shopper.locator(f"{W} .sd-msg.sd-agent")
+    agent.wait_for()
+    assert "Sam from the studio" in agent.inner_text()
+
+    # While a person owns it the AI stays quiet; the message reaches the console live.
+    start = len(frames.received)
+    send(shopper, "My bench arrived scratched, what can you do?")
+    stop = wait_idle(shopper, frames, start)
+    wait_until(shopper, lambda: bool(frames.of("message_received")), what="message_received")
+    assert [f for f in frames.received[start:] if f.get("type") == "assistant_message"] == []
+    assert stop.get("type") != "assistant_message"
+    staff.locator(".msg.user", has_text="bench arrived scratched").wait_for()
+    staff.fill("#reply", "So sorry! Could you send a photo? I'll sort out a replacement.")
+    staff.get_by_role("button", name="Send reply").click()
+    shopper.locator(f"{W} .sd-msg.sd-agent", has_text="send a photo").wait_for()
+    staff.locator(".msg.staff", has_text="send a photo").wait_for()
+    staff.screenshot(path=str(DOCS / "console-conversation.png"))
+
+    # Hand back to the AI: the next question gets an AI answer again.
+    staff.get_by_role("button", name="Hand back to AI").click()
+    staff.locator("#conv-status", has_text="With AI").wait_for()
+    turn = converse(shopper, frames, "How long do I have to return a print?")
+    answers = [f for f in turn if f.get("type") == "assistant_message"]
+    assert answers and "14" in answers[-1]["text"]
+    assert not staff.errors and not shopper.errors  # type: ignore[attr-defined]
+
+
+def test_large_refund_waits_for_review_then_the_label(
+    pw_browser: Any, contexts: list[Any], server: AppServer
+) -> None:
+    staff = staff_page(pw_browser, contexts, server, "Sam")
+    shopper, frames = shopper_page(pw_browser, contexts, server)
+    converse(shopper, frames, "Hi! I want to return the walnut bench from my order")
+    converse(shopper, frames, "It's WK-1007, elena.petrova@example.com")
+    converse(shopper, frames, "I changed my mind, it's too big")
+    turn = converse(shopper, frames, "Yes please", approve=True)
+    created = [f for f in turn if f.get("action") == "create_return_authorization"]
+    assert created[-1]["result"]["status"] == "manual_review"
+    rma = created[-1]["result"]["rma_id"]
+
+    staff.goto(server.url + "/console/returns")
+    card = staff.locator(f".rma-card[data-rma='{rma}']")
+    card.wait_for()
+    assert "over the $500.00 review limit" in card.inner_text()
+    card.get_by_role("button", name="Approve").click()
+    staff.locator(".empty", has_text="Nothing waiting").wait_for()
+    staff.locator(".rows.compact", has_text=rma).wait_for()
+
+    turn = converse(shopper, frames, "Can I get the return label now?", approve=True)
+    labels = [f for f in turn if f.get("action") == "generate_label" and f.get("ok")]
+    assert labels and "/labels/" in labels[-1]["result"]["message"]
+
+
+def test_inbox_filters_search_and_screenshot(
+    pw_browser: Any, contexts: list[Any], server: AppServer
+) -> None:
+    shopper, frames = shopper_page(pw_browser, contexts, server)
+    converse(shopper, frames, "Can I return an engraved mug?")
+    staff = staff_page(pw_browser, contexts, server, "Sam")
+    staff.locator(".row", has_text="engraved mug").wait_for()
+    staff.get_by_role("link", name="With AI").click()
+    staff.wait_for_url("**status=open")
+    assert staff.locator(".row.status-assigned").count() == 0
+    staff.goto(server.url + "/console?q=WK-1007")
+    rows = staff.locator(".row")
+    assert rows.count() == 1 and "elena.petrova@example.com" in rows.first.inner_text()
+    staff.goto(server.url + "/console")
+    staff.locator(".row").nth(2).wait_for()
+    staff.screenshot(path=str(DOCS / "console-inbox.png"))
