@@ -30,7 +30,12 @@ from actions.store.models import WebhookAttemptRow, WebhookDeliveryRow, WebhookS
 from actions.store.orders import OrderStore
 
 log = logging.getLogger("shopdesk.webhooks")
-EVENTS = ("return.created", "return.updated")
+EVENTS = (
+    "return.created",
+    "return.updated",
+    "conversation.handoff",
+    "conversation.resolved",
+)
 
 
 def sign(secret: str, body: bytes) -> str:

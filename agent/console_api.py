@@ -365,6 +365,15 @@ class Console:
         except WorkflowError as exc:
             return JSONResponse({"error": exc.code, "message": exc.message}, exc.status)
         self.inbox.events.publish({"type": "return.updated", "rma_id": rma.id})
+        # Tell the shopper in their latest conversation (live, if their widget is open).
+        conv_id = await self.call(self.inbox.data.latest_for, rma.customer_email)
+        if conv_id is not None:
+            if status == "approved":
+                text = f"Good news: your return {rma.id} is approved. Ask me here for the label."
+            else:
+                text = f"Sorry, we can't accept return {rma.id}: {note}"
+            await self.reply(conv_id, staff.name, text)
+            self.inbox.publish("conversation.updated", conv_id)
         return self.done(request, "/console/returns", rma=rma.to_dict())
 
     # Live updates -----------------------------------------------------------------------------

@@ -168,7 +168,7 @@ class InboxStore:
             text = content.get("content") if isinstance(content, dict) else None
             if isinstance(text, str) and text.strip():
                 prefix = {"user": "", "assistant": "AI: ", "agent": "Staff: "}[role]
-                return (prefix + text.strip())[:140]
+                return (prefix + text.replace("**", "").strip())[:140]
         return ""
 
     def counts(self) -> dict[str, int]:
@@ -188,6 +188,16 @@ class InboxStore:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(conv_t).where(conv_t.c.id == conv_id)).first()
         return _item(row) if row else None
+
+    def latest_for(self, email: str) -> str | None:
+        """The shopper's most recently active conversation (to tell them about a decision)."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(conv_t.c.id)
+                .where(sa.func.lower(conv_t.c.customer_email) == email.strip().lower())
+                .order_by(conv_t.c.updated_at.desc())
+                .limit(1)
+            ).scalar()
 
     def status(self, conv_id: str) -> str | None:
         with self.engine.connect() as conn:

@@ -105,6 +105,9 @@ def serve(data: Path, port: int) -> None:
         return app
 
     server = BackgroundServer(make, settings=settings, port=port).start(timeout=600)
+    from knowledge import embedding
+
+    embedding.warm_up_queries()  # as a server would at start-up (the app does not, yet)
     print(f"READY {server.port}", flush=True)
     try:
         sys.stdin.read()  # until the benchmark closes our stdin
