@@ -48,7 +48,7 @@ EMPTY_TEXT = "I'm sorry, I don't have an answer to that. Would you like to talk 
 
 # The loop's own tool (not an action: it changes no records): the model asks for a person, the
 # loop emits a `handoff` event, and the server puts the conversation in the store's inbox.
-HANDOFF_TOOL_NAME = "handoff_to_person"
+HANDOFF_TOOL_NAME = "handoff_to_human"
 HANDOFF_TOOL = {
     "type": "function",
     "function": {

@@ -144,12 +144,13 @@ def _encode(texts: Sequence[str], threads: int) -> np.ndarray:
         return _forward(texts)
 
 
-# Once a query has been asked, the model runs as a frozen TorchScript copy of the same weights (`torch.jit.freeze` +
-# `optimize_for_inference`: weights pre-packed for the CPU kernels, ops fused). Measured with one
-# thread on this machine: one query 18 → 13 ms, four 8 → 6 ms each; vectors equal to eager's
-# within 3e-7. It is built once, in the background, after the first query (≈1.2 s; queries use
-# the eager model until it is ready); any failure keeps the eager model. SHOPDESK_QUERY_JIT=0
-# turns it off. Processes that only index (`shopdesk index`) never build it.
+# After `warm_up_queries()` the model runs as a frozen TorchScript copy of the same weights
+# (`torch.jit.freeze` + `optimize_for_inference`: weights pre-packed for the CPU kernels, ops
+# fused). Measured with one thread on this machine: one query 18 → 13 ms, four 8 → 6 ms each;
+# vectors equal to eager's within 3e-7 (checked again at build time). Only long-lived servers
+# call it (the build takes 1–4 s; not a background thread, which could still be inside torch
+# when a short-lived process exits). Any failure keeps the eager model; SHOPDESK_QUERY_JIT=0
+# turns it off.
 _frozen: Any = None
 _frozen_state = "off" if os.environ.get("SHOPDESK_QUERY_JIT") == "0" else "unbuilt"
 
@@ -187,7 +188,7 @@ def _build_frozen() -> None:
         # The tracer notes each shape-dependent Python branch in transformers' code (the traced
         # graph is checked against the eager model below), and torch marks TorchScript
         # deprecated (still supported in this version; a failure keeps the eager model). Not
-        # `catch_warnings`: it swaps the process-wide filter list, unsafe from a thread.
+        # `catch_warnings`: it swaps the process-wide filter list, unsafe off the main thread.
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
         warnings.filterwarnings("ignore", category=DeprecationWarning, module="torch.jit")
         warnings.filterwarnings(
@@ -206,23 +207,19 @@ def _build_frozen() -> None:
         _frozen_state = "failed"
 
 
-def _encode_queries(texts: Sequence[str]) -> np.ndarray:
-    global _frozen_state
-    if _frozen_state == "unbuilt":
-        _frozen_state = "building"
-        threading.Thread(target=_build_frozen, name="shopdesk-query-jit", daemon=True).start()
-    return _encode(texts, QUERY_THREADS)
-
-
-def warm_up_queries(timeout: float = 60.0) -> float:
-    """Load the model and build the frozen query model now (blocking, up to `timeout` seconds),
-    so the first shoppers neither wait for it nor share the CPU with its build. Returns seconds."""
+def warm_up_queries() -> float:
+    """For long-lived servers, at start-up: load the model and switch it to the frozen copy
+    (blocking, ~1–4 s), so the first shoppers neither wait for it nor share the CPU with its
+    build. Call it from a worker thread. Returns the seconds it took."""
     import time
 
+    global _frozen_state
     started = time.perf_counter()
-    _encode_queries(["warm up the query encoder"])
-    while _frozen_state == "building" and time.perf_counter() - started < timeout:
-        time.sleep(0.05)
+    get_model()
+    if _frozen_state == "unbuilt":
+        _frozen_state = "building"
+        _build_frozen()
+    _encode(["warm up the query encoder"], QUERY_THREADS)
     return time.perf_counter() - started
 
 
@@ -310,7 +307,7 @@ class QueryEncoder:
             if cached is not None:
                 self._cache.move_to_end(query)
                 return cached
-        vector = _encode_queries([query])[0]
+        vector = _encode([query], QUERY_THREADS)[0]
         self._remember({query: vector})
         return vector
 
@@ -339,7 +336,7 @@ class QueryEncoder:
             queries = list(dict.fromkeys(q for q, _, _ in batch if q not in vectors))
             try:
                 if queries:
-                    vectors.update(zip(queries, _encode_queries(queries), strict=True))
+                    vectors.update(zip(queries, _encode(queries, QUERY_THREADS), strict=True))
             except BaseException as exc:  # noqa: BLE001 - handed to every waiting caller
                 for _, future, _then in batch:
                     future.set_exception(exc)

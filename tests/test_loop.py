@@ -351,12 +351,12 @@ async def test_retrieval_runs_once_per_turn_on_the_shoppers_words(model, deps):
 
 
 async def test_the_model_can_hand_over_to_a_person(model, deps):
-    model.call("handoff_to_person", reason="wants a human").reply("Someone will join.")
+    model.call("handoff_to_human", reason="wants a human").reply("Someone will join.")
     answer, rec = await turn(deps, Conversation(id="c1"), "a person please")
     handoff = [e for e in rec.events if e.type == "handoff"]
     assert len(handoff) == 1 and handoff[0].reason == "wants a human"
     assert model.tool_results()[0] == {"ok": True, "result": {"message": HANDOFF_MESSAGE}}
-    assert "handoff_to_person" in [t["function"]["name"] for t in model.calls[0]["tools"]]
+    assert "handoff_to_human" in [t["function"]["name"] for t in model.calls[0]["tools"]]
 
 
 def test_history_for_the_model_answers_every_tool_call_once():

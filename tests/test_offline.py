@@ -516,7 +516,7 @@ def test_greeting_names_the_store():
 def test_asking_for_a_person_hands_over_through_the_loops_tool():
     chat = Chat().user("can I talk to a person please?")
     name, args = only_call(chat.reply())
-    assert name == "handoff_to_person" and "person" in args["reason"]
+    assert name == "handoff_to_human" and "person" in args["reason"]
     chat.tool(name, args, {"message": HANDOFF_MESSAGE})
     assert chat.reply().text == HANDOFF_MESSAGE
 
@@ -525,7 +525,7 @@ def test_yes_to_the_offer_of_a_person_hands_over():
     chat = Chat(POLICY, confidence=0.1).user("do you sell cars?")
     chat.bot(chat.reply().text).user("yes")
     name, _ = only_call(chat.reply())
-    assert name == "handoff_to_person"
+    assert name == "handoff_to_human"
 
 
 def test_an_exchange_request_is_carried_into_the_authorization():

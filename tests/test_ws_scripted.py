@@ -69,7 +69,7 @@ async def test_invalid_arguments_and_the_round_limit_end_the_turn_politely(serve
 
 
 async def test_a_handoff_marks_the_conversation_for_the_inbox(server, model) -> None:
-    model.call("handoff_to_person", reason="The shopper asked for a person.")
+    model.call("handoff_to_human", reason="The shopper asked for a person.")
     model.reply("A person from the store will join shortly.")
     async with client(server.ws_url) as c:
         conv = (await c.hello())["conversation_id"]

@@ -59,7 +59,7 @@ LOOKUP_RE = re.compile(
 )
 
 FLOWS = ("return", "track", "label", "lookup")
-HANDOFF_TOOL = "handoff_to_person"  # the loop's own tool (agent.loop.HANDOFF_TOOL)
+HANDOFF_TOOL = "handoff_to_human"  # the loop's own tool (agent.loop.HANDOFF_TOOL)
 
 
 @dataclass
