@@ -184,7 +184,9 @@ class ConversationStore:
 
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as conn:
+        from actions.store.db import ALEMBIC_LOCK
+
+        with ALEMBIC_LOCK, self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,6 +13,9 @@ BUSY_TIMEOUT_MS = 15_000
 # Execution option marking a connection that will write: on SQLite it starts with BEGIN IMMEDIATE,
 # so two writers queue on the busy timeout instead of failing to upgrade a read lock.
 WRITE_OPTION = "shopdesk_write"
+# Alembic runs env.py through a module-global `alembic.context` proxy, so two migrations in one
+# process (threads) must take turns; across processes the database's own lock orders them.
+ALEMBIC_LOCK = threading.Lock()
 
 
 def create_engine(url: str, **kwargs: Any) -> Engine:

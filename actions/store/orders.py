@@ -17,7 +17,7 @@ from actions.store.convert import (
     lookup_key,
     order_number,
 )
-from actions.store.db import WRITE_OPTION, create_engine
+from actions.store.db import ALEMBIC_LOCK, WRITE_OPTION, create_engine
 from actions.store.models import (
     CustomerRow,
     OrderRow,
@@ -76,7 +76,7 @@ class OrderStore:
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         # Two processes starting at once (server + CLI) must not both create the tables: SQLite
         # queues them with BEGIN IMMEDIATE, PostgreSQL with a transaction-scoped advisory lock.
-        with self.engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+        with ALEMBIC_LOCK, self.engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             config.attributes["connection"] = conn

@@ -39,6 +39,10 @@ def serve(host: str | None, port: int | None, log_level: str) -> None:
     from agent.background import uvicorn_options
     from agent.server import build_app
 
+    from knowledge.embedding import warm_up_queries
+
+    # Load the embedding model (and its frozen query copy) before the first shopper arrives.
+    warm_up_queries()
     app = build_app(settings)
     click.echo(f"shopdesk on http://{settings.host}:{settings.port}  (websocket /ws)")
     uvicorn.run(
