@@ -38,7 +38,6 @@ def serve(host: str | None, port: int | None, log_level: str) -> None:
 
     from agent.background import uvicorn_options
     from agent.server import build_app
-
     from knowledge.embedding import warm_up_queries
 
     # Load the embedding model (and its frozen query copy) before the first shopper arrives.
