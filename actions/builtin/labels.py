@@ -43,7 +43,9 @@ def _ready(rma: Any) -> str:
 async def _summary(ctx: ActionContext, args: Any) -> str:
     rma = await blocking(ctx.services.workflow.get, args.rma_id.strip().upper())
     if rma is None or rma.customer_email != ctx.customer_email:
-        raise ActionError("rma_not_found", f"I couldn't find a return {args.rma_id.strip()} for you.")
+        raise ActionError(
+            "rma_not_found", f"I couldn't find a return {args.rma_id.strip()} for you."
+        )
     order = await blocking(ctx.services.store.find_order, rma.order_id)
     names = {item.sku: item.name for item in order.items} if order else {}
     items = ", ".join(f"{line.quantity} × {names.get(line.sku, line.sku)}" for line in rma.lines)
