@@ -40,12 +40,16 @@ def _ready(rma: Any) -> str:
     )
 
 
-async def _summary(ctx: ActionContext, args: Any) -> str:
-    rma = await blocking(ctx.services.workflow.get, args.rma_id.strip().upper())
+async def _shoppers_rma(ctx: ActionContext, rma_id: str) -> Any:
+    """The verified shopper's return; someone else's is "not found", like an unknown one."""
+    rma = await blocking(ctx.services.workflow.get, rma_id.strip().upper())
     if rma is None or rma.customer_email != ctx.customer_email:
-        raise ActionError(
-            "rma_not_found", f"I couldn't find a return {args.rma_id.strip()} for you."
-        )
+        raise ActionError("rma_not_found", f"I couldn't find a return {rma_id.strip()} for you.")
+    return rma
+
+
+async def _summary(ctx: ActionContext, args: Any) -> str:
+    rma = await _shoppers_rma(ctx, args.rma_id)
     order = await blocking(ctx.services.store.find_order, rma.order_id)
     names = {item.sku: item.name for item in order.items} if order else {}
     items = ", ".join(f"{line.quantity} × {names.get(line.sku, line.sku)}" for line in rma.lines)
@@ -74,9 +78,7 @@ async def generate_label(
         rma_id: The return authorization number, e.g. "RMA-7F3K2Q".
     """
     services = ctx.services
-    rma = await blocking(services.workflow.get, rma_id.strip().upper())
-    if rma is None or rma.customer_email != ctx.customer_email:
-        raise ActionError("rma_not_found", f"I couldn't find a return {rma_id.strip()} for you.")
+    rma = await _shoppers_rma(ctx, rma_id)
     if not rma.return_shipping_required:
         return _result(
             rma,
