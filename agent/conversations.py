@@ -179,16 +179,9 @@ class ConversationStore:
     # Lifecycle ---------------------------------------------------------------------------------
     def migrate(self) -> None:
         """Bring the agent tables to the newest revision (Alembic, own version table)."""
-        from alembic import command
-        from alembic.config import Config
+        from actions.store.db import upgrade_to_head
 
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        from actions.store.db import ALEMBIC_LOCK
-
-        with ALEMBIC_LOCK, self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        upgrade_to_head(self.engine, MIGRATIONS)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

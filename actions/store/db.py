@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +16,24 @@ BUSY_TIMEOUT_MS = 15_000
 WRITE_OPTION = "shopdesk_write"
 # Alembic runs env.py through a module-global `alembic.context` proxy, so two migrations in one
 # process (threads) must take turns; across processes the database's own lock orders them.
-ALEMBIC_LOCK = threading.Lock()
+_ALEMBIC_LOCK = threading.Lock()
+_PG_MIGRATION_LOCK = 0x5D0_0001  # advisory lock id shared by every shopdesk migration
+
+
+def upgrade_to_head(engine: Engine, script_location: Path) -> None:
+    """Bring one Alembic environment to its newest revision (idempotent). Two processes starting
+    at once (server + CLI) must not both create the tables: SQLite queues them with BEGIN
+    IMMEDIATE, PostgreSQL with a transaction-scoped advisory lock."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    with _ALEMBIC_LOCK, engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
 
 
 def create_engine(url: str, **kwargs: Any) -> Engine:

@@ -17,7 +17,7 @@ from actions.store.convert import (
     lookup_key,
     order_number,
 )
-from actions.store.db import ALEMBIC_LOCK, WRITE_OPTION, create_engine
+from actions.store.db import WRITE_OPTION, create_engine, upgrade_to_head
 from actions.store.models import (
     CustomerRow,
     OrderRow,
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from actions.importer import ImportReport
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-MIGRATION_LOCK = 0x5D0_0001  # advisory lock id for the order store's migrations
 CACHE_SIZE = 20_000  # order records kept in memory, each checked against its revision on use
 
 
@@ -69,18 +68,7 @@ class OrderStore:
     # Schema -----------------------------------------------------------------------------
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (idempotent)."""
-        from alembic import command
-        from alembic.config import Config
-
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        # Two processes starting at once (server + CLI) must not both create the tables: SQLite
-        # queues them with BEGIN IMMEDIATE, PostgreSQL with a transaction-scoped advisory lock.
-        with ALEMBIC_LOCK, self.engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+        upgrade_to_head(self.engine, MIGRATIONS_DIR)
 
     def is_empty(self) -> bool:
         with self.reading() as s:
