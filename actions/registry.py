@@ -32,6 +32,7 @@ BUILTIN_MODULES = (
     "actions.builtin.returns",
     "actions.builtin.labels",
     "actions.builtin.tracking",
+    "actions.builtin.leads",
 )
 SPEC_ATTR = "__shopdesk_action__"
 NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,63}$")

@@ -35,7 +35,11 @@ from agent.inbox import CONSOLE_STATUSES, HUMAN_STATUSES, Inbox
 from agent.staff import COOKIE, LOGIN_CSRF_COOKIE, StaffAuth, StaffSession
 
 WIDGET = Path(__file__).resolve().parent.parent / "widget"
-STATIC = {"console.js": "text/javascript", "console.css": "text/css"}
+STATIC = {
+    "console.js": "text/javascript",
+    "console.css": "text/css",
+    "knowledge.js": "text/javascript",
+}
 MAX_REPLY = 4000
 STREAM_SECONDS = 25.0  # each event stream ends after this; EventSource reconnects (and re-reads)
 Handler = Callable[[Request], Awaitable[Response]]
@@ -405,8 +409,13 @@ class Console:
 
 
 def routes(state: Any, auth: StaffAuth, inbox: Inbox) -> list[BaseRoute]:
+    from agent import console_insights, console_knowledge, console_leads
+
     c = Console(state, auth, inbox)
     return [
+        *console_knowledge.routes(c),
+        *console_insights.routes(c),
+        *console_leads.routes(c),
         Route("/console/login", c.login_page, methods=["GET"]),
         Route("/console/login", c.login, methods=["POST"]),
         Route("/console/logout", c.action(c.logout), methods=["POST"]),

@@ -46,6 +46,7 @@ conversations_t = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
     sa.Index("ix_agent_conversations_updated", "updated_at"),
+    sa.Index("ix_agent_conversations_created", "created_at"),  # insights count by start day
 )
 messages_t = sa.Table(
     "agent_messages",

@@ -1,8 +1,8 @@
 """The websocket protocol: one pydantic model per event, discriminated by `type`.
 
-Client → server: hello, user_message, confirmation_response.
+Client → server: hello, user_message, confirmation_response, lead.
 Server → client: ready, assistant_delta, assistant_message, action_started, action_finished,
-confirmation_request, handoff, agent_message, error.
+confirmation_request, handoff, agent_message, lead_saved, error.
 
 Extra fields from a client are ignored (DESIGN.md: "extra fields are fine"), so a newer widget can
 talk to an older server. Message *length* is not bounded here on purpose: the server checks it
@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, ValidationError
 
 # A conversation id is 128 random bits (32 hex chars); leave room for other schemes but not much.
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -50,7 +50,20 @@ class ConfirmationResponse(_Event):
     approved: bool
 
 
-ClientEvent = Annotated[Hello | UserMessage | ConfirmationResponse, Field(discriminator="type")]
+class Lead(_Event):
+    """The widget's optional "keep me posted" form. `consent` is the checkbox, which starts
+    unticked: a strict boolean, so no "yes"/"1" string can stand in for a tick. Email and interest
+    are bounded here and checked properly by the capture_lead action."""
+
+    type: Literal["lead"] = "lead"
+    email: str = Field(max_length=320)
+    interest: str = Field("", max_length=200)
+    consent: StrictBool
+
+
+ClientEvent = Annotated[
+    Hello | UserMessage | ConfirmationResponse | Lead, Field(discriminator="type")
+]
 
 
 # Server events ----------------------------------------------------------------------------------
@@ -113,6 +126,13 @@ class AgentMessage(_Event):
     text: str
 
 
+class LeadSaved(_Event):
+    """The answer to a `lead` event: saved; `message` is the thanks to show in the form."""
+
+    type: Literal["lead_saved"] = "lead_saved"
+    message: str
+
+
 class ErrorEvent(_Event):
     type: Literal["error"] = "error"
     code: str
@@ -128,11 +148,12 @@ ServerEvent = Annotated[
     | ConfirmationRequest
     | Handoff
     | AgentMessage
+    | LeadSaved
     | ErrorEvent,
     Field(discriminator="type"),
 ]
 
-CLIENT_EVENT_TYPES = ("hello", "user_message", "confirmation_response")
+CLIENT_EVENT_TYPES = ("hello", "user_message", "confirmation_response", "lead")
 SERVER_EVENT_TYPES = (
     "ready",
     "assistant_delta",
@@ -142,6 +163,7 @@ SERVER_EVENT_TYPES = (
     "confirmation_request",
     "handoff",
     "agent_message",
+    "lead_saved",
     "error",
 )
 
@@ -152,16 +174,17 @@ _server_adapter: TypeAdapter[Any] = TypeAdapter(ServerEvent)
 class EventError(Exception):
     """A client frame the server cannot use; `code` is bad_json, unknown_event or invalid_event."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, event_type: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.event_type = event_type  # the frame's known `type`, so a reply can say what failed
 
     def to_event(self) -> ErrorEvent:
         return ErrorEvent(code=self.code, message=self.message)
 
 
-def parse_client_event(text: str | bytes) -> Hello | UserMessage | ConfirmationResponse:
+def parse_client_event(text: str | bytes) -> Hello | UserMessage | ConfirmationResponse | Lead:
     """Parse one client frame, or raise EventError saying what is wrong with it."""
     try:
         data = json.loads(text)
@@ -183,7 +206,7 @@ def parse_client_event(text: str | bytes) -> Hello | UserMessage | ConfirmationR
             f"{'.'.join(str(p) for p in err['loc'][1:]) or 'event'}: {err['msg']}"
             for err in exc.errors(include_url=False)
         )
-        raise EventError("invalid_event", f"Invalid {kind} event: {problems}.") from None
+        raise EventError("invalid_event", f"Invalid {kind} event: {problems}.", kind) from None
 
 
 def parse_server_event(data: str | bytes | dict[str, Any]) -> Any:

@@ -203,10 +203,30 @@ async def run_turn(
             "role": "assistant",
             "content": answer.text,
             "citations": [c.model_dump() for c in answer.citations],
+            # For the owner's insights (agent/insights): how well the knowledge base covered the
+            # question. Stored only; `_for_model` and the shopper's transcript leave it out.
+            "retrieval": retrieval_summary(passages, confidence, settings.confidence_threshold),
         }
     )
     await emit(answer)
     return answer
+
+
+def retrieval_summary(passages: list[Any], confidence: float, threshold: float) -> dict[str, Any]:
+    """What the turn's retrieval found, small enough to store on every answer: the confidence, the
+    threshold it was judged against, and the top three passages (where a fix would go)."""
+    return {
+        "confidence": round(float(confidence), 4),
+        "threshold": float(threshold),
+        "top": [
+            {
+                "source": str(getattr(p, "source", "")),
+                "heading": str(getattr(p, "heading", "")),
+                "score": round(float(getattr(p, "score", 0.0)), 4),
+            }
+            for p in passages[:3]
+        ],
+    }
 
 
 _tools_cache: weakref.WeakKeyDictionary[Any, tuple[tuple[str, ...], list[dict[str, Any]]]] = (

@@ -22,6 +22,7 @@ from agent.events import (
     ErrorEvent,
     EventError,
     Hello,
+    Lead,
     Ready,
     UserMessage,
     parse_client_event,
@@ -107,7 +108,10 @@ class ChatSocket:
         try:
             event = parse_client_event(text)
         except EventError as exc:
-            await self.send(exc.to_event())
+            if exc.event_type == "lead":
+                await self.lead_error(exc.code, exc.message)
+            else:
+                await self.send(exc.to_event())
             return
         try:
             if isinstance(event, Hello):
@@ -116,6 +120,8 @@ class ChatSocket:
                 await self.user_message(event)
             elif isinstance(event, ConfirmationResponse):
                 await self.confirmation_response(event)
+            elif isinstance(event, Lead):
+                await self.lead(event)
         except Exception:  # never a stack trace to the client, never a dropped socket
             log.exception("error handling %s", type(event).__name__)
             await self.send(INTERNAL_ERROR)
@@ -168,6 +174,10 @@ class ChatSocket:
         if pending is not None:
             # Announced in ready, then re-sent as the event itself (a client that missed it acts on it).
             extra["pending_confirmation"] = pending.id
+        consent_text = self.sessions.lead_consent_text()
+        if consent_text is not None:
+            # The widget offers its "keep me posted" form only when told the words to show.
+            extra["lead_form"] = {"consent_text": consent_text}
         payload = ready.model_dump(mode="json") | extra
         await self.send_text(json.dumps(payload))
         if pending is not None:
@@ -209,6 +219,25 @@ class ChatSocket:
         problem = await self.sessions.confirmation_response(self.session, event.id, event.approved)
         if problem is not None:
             await self.send(problem)
+
+    async def lead(self, event: Lead) -> None:
+        """The widget's lead form: no turn, no confirmation request (the ticked box is the
+        consent); the answer goes to this socket only, as lead_saved or an error about the lead."""
+        if self.session is None:
+            await self.lead_error("no_conversation", "Send a hello event first.")
+            return
+        # Its own budget, so a form retry never costs the shopper a chat message.
+        if not self.limiter.allow(f"lead:{self.session.id}"):
+            await self.lead_error(
+                "rate_limited", "That was sent too often; please wait a moment and try again."
+            )
+            return
+        await self.send_text(await self.sessions.lead(self.session, event))
+
+    async def lead_error(self, code: str, message: str) -> None:
+        # `about` (an extra field) lets the widget show it in the form, not as a chat error.
+        payload = ErrorEvent(code=code, message=message).model_dump(mode="json")
+        await self.send_text(json.dumps(payload | {"about": "lead"}))
 
 
 async def chat_endpoint(websocket: WebSocket) -> None:

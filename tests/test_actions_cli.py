@@ -75,6 +75,7 @@ def test_actions_list_json_has_names_flags_and_schemas(shop) -> None:
         "create_return_authorization",
         "generate_label",
         "fetch_tracking",
+        "capture_lead",
     }
     create = by_name["create_return_authorization"]
     assert (create["confirm"], create["identity"]) == (True, True)

@@ -243,6 +243,7 @@ def test_builtins_are_registered_with_their_flags() -> None:
         "create_return_authorization": (True, True),
         "generate_label": (True, True),
         "fetch_tracking": (False, True),
+        "capture_lead": (True, False),
     }
     assert all(spec.examples for spec in registry.specs())
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from console_helpers import sign_in
 from starlette.testclient import TestClient
 
 from agent.config import Settings
@@ -18,7 +19,6 @@ from agent.conversations import ConversationStore
 from agent.inbox import InboxStore, within_business_hours
 from agent.server import build_app
 
-PASSWORD = "demo-staff-password"
 DEMO_KB = Path(__file__).resolve().parent.parent / "examples" / "demo-store" / "knowledge"
 
 
@@ -28,22 +28,6 @@ def app_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, 
     app = build_app(Settings(data=data, kb=DEMO_KB, now="2026-11-21T17:00:00Z"))
     with TestClient(app, base_url="http://127.0.0.1:8000") as client:
         yield app, client
-
-
-def sign_in(client: TestClient, name: str = "Sam") -> str:
-    """Signs in; returns the session's CSRF token."""
-    page = client.get("/console/login")
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    response = client.post(
-        "/console/login",
-        data={"csrf": token, "name": name, "password": PASSWORD},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303
-    cookie = response.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
-    inbox = client.get("/console")
-    return re.search(r'name="csrf-token" content="([^"]+)"', inbox.text).group(1)
 
 
 def handed_off(client: TestClient) -> str:

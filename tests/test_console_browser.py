@@ -18,10 +18,8 @@ from browser import (
     W,
     converse,
     free_port,
-    launch,
     make_settings,
     open_widget,
-    require_chromium,
     send,
     wait_until,
 )
@@ -29,17 +27,6 @@ from browser import (
 pytestmark = pytest.mark.timeout(240)
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PASSWORD = "demo-staff-password"
-
-
-@pytest.fixture(scope="module")
-def pw_browser() -> Iterator[Any]:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

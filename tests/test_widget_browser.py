@@ -22,10 +22,8 @@ from browser import (
     converse,
     free_port,
     knowledge_copy,
-    launch,
     make_settings,
     open_widget,
-    require_chromium,
     send,
     transcript_texts,
     wait_idle,
@@ -74,17 +72,6 @@ DECLINE_ORDER, DECLINE_EMAIL = "WK-1011", "grace.kim@example.com"
 
 
 # ---- fixtures --------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def pw_browser() -> Iterator[Any]:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture(scope="module")
 def hosts() -> Iterator[tuple[PageServer, PageServer]]:
     allowed, refused = PageServer({}), PageServer({})

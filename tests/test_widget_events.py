@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from browser import W, launch, require_chromium
+from browser import W
 
 from widget.pages import load_assets
 
@@ -60,17 +60,6 @@ class FakeChat:
 
     def sent(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.received if e["type"] == kind]
-
-
-@pytest.fixture(scope="module")
-def pw_browser() -> Iterator[Any]:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

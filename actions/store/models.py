@@ -219,3 +219,22 @@ class WebhookAttemptRow(Base):
     status_code: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     duration_ms: Mapped[int] = mapped_column(sa.Integer)
+
+
+class LeadRow(Base):
+    """A shopper who asked to hear from the store (actions/builtin/leads.py), with the consent
+    they gave: when, in which words, through which door. One row per (email, interest)."""
+
+    __tablename__ = "leads"
+    __table_args__ = (sa.UniqueConstraint("email", "interest_key", name="uq_leads_email_interest"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(320))  # lower-case
+    interest: Mapped[str] = mapped_column(sa.String(200))  # as the shopper wrote it (tidied)
+    interest_key: Mapped[str] = mapped_column(sa.String(200))  # lower-case: "Mugs" == "mugs"
+    consent: Mapped[bool] = mapped_column(sa.Boolean)  # always true: no consent, no row
+    consented_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    consent_text: Mapped[str] = mapped_column(sa.Text)  # the exact words the shopper agreed to
+    source: Mapped[str] = mapped_column(sa.String(20))  # chat | widget_form
+    # The conversation store may live in another database: a plain id, not a foreign key.
+    conversation_id: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

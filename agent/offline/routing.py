@@ -174,6 +174,7 @@ BUILTIN = {
     "create_return_authorization",
     "generate_label",
     "fetch_tracking",
+    "capture_lead",  # no offline flow: the widget's form captures leads without the model
     HANDOFF_TOOL,
 }
 

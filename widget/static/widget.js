@@ -38,12 +38,18 @@
       handoff: "A person from the store will join this conversation.", staff: "Store team",
       label: "Download return label (PDF)", fee: "Fee", passage: "Show the quoted passage",
       powered: "Powered by shopdesk",
+      leadTitle: "Want to hear from us?",
+      leadIntro: "Leave your email and we'll let you know about what interests you: restocks, new pieces, offers.",
+      leadEmail: "Email", leadInterest: "What would you like to hear about? (optional)",
+      leadHint: "e.g. restocks, new mugs", leadSubmit: "Keep me posted", leadSkip: "No thanks",
+      leadNeedEmail: "Please enter your email address.", leadThanks: "Thanks! You're on the list.",
       actions: {
         lookup_order: "Looking up your order…",
         check_eligibility: "Checking the return policy…",
         create_return_authorization: "Creating your return…",
         generate_label: "Preparing your return label…",
         fetch_tracking: "Checking your parcel…",
+        capture_lead: "Saving your email…",
       },
     },
     fr: {
@@ -61,6 +67,11 @@
       handoff: "Une personne du magasin va rejoindre la conversation.", staff: "L'équipe",
       label: "Télécharger l'étiquette de retour (PDF)", fee: "Frais", passage: "Voir le passage cité",
       powered: "Propulsé par shopdesk",
+      leadTitle: "Envie d'avoir de nos nouvelles ?",
+      leadIntro: "Laissez votre e-mail : nous vous écrirons au sujet de ce qui vous intéresse.",
+      leadEmail: "E-mail", leadInterest: "Ce qui vous intéresse (facultatif)",
+      leadHint: "ex. réassorts, nouveaux bols", leadSubmit: "Tenez-moi au courant", leadSkip: "Non merci",
+      leadNeedEmail: "Veuillez saisir votre adresse e-mail.", leadThanks: "Merci ! C'est noté.",
       actions: {},
     },
   };
@@ -255,6 +266,10 @@
       this._ready = false;
       this._stream = null;
       this._unread = 0;
+      this._leadText = null; // the consent wording the server sent; none means no lead form
+      this._leadDue = false; // a handoff or a new return happened: offer the form after the reply
+      this._lead = null; // the lead form on screen (one per conversation)
+      this._knownEmail = ""; // the last email address the shopper typed, to prefill the form
     }
 
     connectedCallback() {
@@ -434,6 +449,8 @@
     startOver() {
       if (this._store) this._store.removeItem(this._key);
       this._conversation = null;
+      this._lead = null;
+      this._leadDue = false;
       this._attempt = 0;
       this._closeSocket();
       this._clear();
@@ -532,6 +549,14 @@
           if (this._store && ev.conversation_id) this._store.setItem(this._key, ev.conversation_id);
           this._clear();
           (ev.transcript || []).forEach(this._renderStored, this);
+          var lf = ev.lead_form;
+          this._leadText = lf && typeof lf.consent_text === "string" ? lf.consent_text : null;
+          this._leadDue = false;
+          var lead = this._lead;
+          if (lead && !lead.done && lead.conv === ev.conversation_id) {
+            this._log.appendChild(lead.row); // reconnected mid-form: keep what was typed
+            this._leadIdle(lead);
+          }
           this._busy = false;
           this._setWorking(false);
           this._sync();
@@ -561,6 +586,7 @@
         case "action_finished":
           this._setWorking(true, t.working);
           this._actionResult(ev);
+          if (ev.action === "create_return_authorization" && ev.ok !== false) this._leadDue = true;
           break;
         case "confirmation_request":
           this._endStream();
@@ -584,6 +610,10 @@
           // hours, leave an email address in the chat).
           this._notice(ev.message || t.handoff + (ev.reason ? " (" + ev.reason + ")" : ""));
           this._announce(ev.message || t.handoff);
+          this._leadDue = true;
+          break;
+        case "lead_saved":
+          this._leadAnswer(ev, true);
           break;
         case "message_received":
           // Stored for the store's team (a person owns the conversation): no AI reply follows.
@@ -594,6 +624,10 @@
           if (ev.notice) this._notice(ev.notice);
           break;
         case "error":
+          if (ev.about === "lead") {
+            this._leadAnswer(ev, false); // the form's own error, shown in the form
+            break;
+          }
           this._endStream();
           this._busy = false;
           this._setWorking(false);
@@ -646,6 +680,8 @@
       return el;
     }
     _addUser(text) {
+      var found = /[^\s@<>()[\],;:"']+@[^\s@<>()[\],;:"']+\.[A-Za-z]{2,}/.exec(text);
+      if (found) this._knownEmail = found[0];
       this._bubbleFor("user").textContent = text;
       this._scroll(true);
     }
@@ -691,6 +727,7 @@
       this._setWorking(false);
       this._sync();
       this._announce(textOf(ev));
+      if (this._leadDue) this._offerLead();
       if (this._panel.hidden) {
         this._unread += 1;
         this._badge.textContent = String(this._unread);
@@ -806,6 +843,117 @@
       if (r && r.tracking_number) {
         card.appendChild(h("div", "sd-meta", this._t.tracking + " " + r.tracking_number));
       }
+      this._scroll();
+    }
+
+    // ---- the optional "keep me posted" form ----------------------------------------------
+    // Offered once per conversation, after a handoff or a new return. The consent box starts
+    // unticked and its words are the server's (they are stored with the lead as agreed to).
+    _offerLead() {
+      this._leadDue = false;
+      var conv = this._conversation;
+      if (!this._leadText || !conv || (this._lead && this._lead.conv === conv)) return;
+      var key = "shopdesk-lead:" + this._cfg.base + ":" + conv;
+      if (this._store && this._store.getItem(key)) return;
+      if (this._store) this._store.setItem(key, "offered");
+      this._lead = this._leadForm(conv);
+    }
+    _leadForm(conv) {
+      var t = this._t;
+      var row = this._row("lead");
+      var form = row.appendChild(h("form", "sd-card sd-leadcard"));
+      form.noValidate = true; // the server's refusal is shown in the form, in its own words
+      form.setAttribute("aria-label", t.leadTitle);
+      form.appendChild(h("div", "sd-card-title", t.leadTitle));
+      form.appendChild(h("p", "sd-lead-intro", t.leadIntro));
+      var field = function (label, input) {
+        var wrap = form.appendChild(h("label", "sd-field"));
+        wrap.appendChild(h("span", null, label));
+        wrap.appendChild(input);
+        return input;
+      };
+      var email = field(t.leadEmail, h("input", "sd-lead-email"));
+      email.type = "email";
+      email.name = "email";
+      email.maxLength = 254;
+      email.autocomplete = "email";
+      email.value = this._cfg.email || this._knownEmail || "";
+      var interest = field(t.leadInterest, h("input", "sd-lead-interest"));
+      interest.name = "interest";
+      interest.maxLength = 200;
+      interest.placeholder = t.leadHint;
+      var consent = form.appendChild(h("label", "sd-consent"));
+      var box = consent.appendChild(h("input", "sd-lead-consent"));
+      box.type = "checkbox";
+      box.name = "consent";
+      box.checked = false;
+      consent.appendChild(h("span", null, this._leadText));
+      var err = form.appendChild(h("div", "sd-lead-error"));
+      err.setAttribute("role", "alert");
+      err.hidden = true;
+      var row2 = form.appendChild(h("div", "sd-actions"));
+      var yes = row2.appendChild(h("button", "sd-btn sd-primary", t.leadSubmit));
+      var no = row2.appendChild(h("button", "sd-btn", t.leadSkip));
+      yes.type = "submit";
+      no.type = "button";
+      var lead = { conv: conv, row: row, form: form, email: email, interest: interest, box: box,
+                   err: err, yes: yes, no: no, pending: false, done: false };  // prettier-ignore
+      form.addEventListener("submit", (e) => {
+        e.preventDefault();
+        this._sendLead(lead);
+      });
+      no.addEventListener("click", () => {
+        lead.done = true;
+        row.remove();
+        this._input.focus();
+      });
+      this._announce(t.leadTitle);
+      this._scroll();
+      return lead;
+    }
+    _sendLead(lead) {
+      var t = this._t;
+      if (lead.pending || lead.done) return;
+      var email = lead.email.value.trim();
+      if (!email) {
+        this._leadError(lead, t.leadNeedEmail);
+        lead.email.focus();
+        return;
+      }
+      var ev = { type: "lead", email: email, interest: lead.interest.value.trim(),
+                 consent: lead.box.checked === true };  // prettier-ignore
+      if (!this._sendEvent(ev)) {
+        this._leadError(lead, t.offline);
+        return;
+      }
+      lead.pending = true;
+      lead.yes.disabled = lead.no.disabled = true;
+      lead.err.hidden = true;
+    }
+    _leadIdle(lead) {
+      lead.pending = false;
+      lead.yes.disabled = lead.no.disabled = false;
+    }
+    _leadError(lead, text) {
+      lead.err.textContent = text;
+      lead.err.hidden = false;
+      this._scroll();
+    }
+    _leadAnswer(ev, ok) {
+      var lead = this._lead;
+      if (!lead || lead.done) return;
+      this._leadIdle(lead);
+      if (!ok) {
+        this._leadError(lead, ev.message || this._t.error);
+        if (ev.code === "consent_required") lead.box.focus();
+        else if (/email/.test(ev.code || "")) lead.email.focus();
+        return;
+      }
+      lead.done = true;
+      lead.form.classList.add("sd-done");
+      var thanks = h("div", "sd-lead-thanks", "✓ " + (ev.message || this._t.leadThanks));
+      lead.form.replaceChildren(thanks);
+      this._announce(ev.message || this._t.leadThanks);
       this._scroll();
     }
 
