@@ -37,6 +37,7 @@ test: install
 bench: install
 	$(BIN)/python bench/knowledge.py
 	$(BIN)/python bench/actions.py
+	$(BIN)/python bench/insights.py
 	$(BIN)/python bench/turns.py
 
 lint: install
