@@ -28,8 +28,6 @@ from agent.events import (
     ConfirmationRequest,
     ErrorEvent,
     Handoff,
-    Lead,
-    LeadSaved,
 )
 from agent.loop import AgentDeps, Conversation, TurnStats, idempotency_key, run_turn
 
@@ -210,47 +208,6 @@ class SessionManager:
             code="unknown_confirmation",
             message="There is no question waiting for that answer.",
         )
-
-    # The widget's lead form ------------------------------------------------------------------------
-    def lead_consent_text(self) -> str | None:
-        """The consent wording the form shows, or None when capture_lead is not registered."""
-        from actions.builtin.leads import form_consent_text
-
-        if self.deps.registry.get("capture_lead") is None:
-            return None
-        return form_consent_text(self.deps.settings.store_name)
-
-    async def lead(self, session: Session, event: Lead) -> str:
-        """Run capture_lead for the form (the same action and refusals as from the chat) and
-        leave a note in the conversation for the store's team. Returns the JSON reply."""
-        from actions.builtin.leads import capture_from_form
-
-        deps = self.deps
-        consent_text = self.lead_consent_text()
-        try:
-            if consent_text is None:
-                raise ActionError("unknown_action", "This store does not collect email updates.")
-            result = await capture_from_form(
-                deps.registry,
-                deps.services,
-                email=event.email,
-                interest=event.interest,
-                consent=event.consent,
-                consent_text=consent_text,
-                now=deps.settings.clock(),
-                conversation_id=session.id,
-                customer_email=session.customer_email,
-            )
-        except ActionError as exc:
-            error = ErrorEvent(code=exc.code, message=exc.message).model_dump(mode="json")
-            return json.dumps(error | {"about": "lead"})
-        note = f"Shopper asked to be emailed about {result.interest} at {result.email} (consent given)."
-        await self.store.acall(
-            self.store.append, session.id, "system-note", {"role": "system-note", "content": note}
-        )
-        if self.inbox is not None:
-            self.inbox.publish("conversation.updated", session.id)
-        return LeadSaved(message=result.message).model_dump_json()
 
     # Turns -----------------------------------------------------------------------------------------
     async def _record(self, session: Session, conv: Conversation, message: dict[str, Any]) -> None:

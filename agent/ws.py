@@ -16,6 +16,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from agent import lead_form
 from agent.conversations import ConversationRecord, ConversationStore
 from agent.events import (
     ConfirmationResponse,
@@ -174,7 +175,7 @@ class ChatSocket:
         if pending is not None:
             # Announced in ready, then re-sent as the event itself (a client that missed it acts on it).
             extra["pending_confirmation"] = pending.id
-        consent_text = self.sessions.lead_consent_text()
+        consent_text = lead_form.consent_text(self.sessions.deps)
         if consent_text is not None:
             # The widget offers its "keep me posted" form only when told the words to show.
             extra["lead_form"] = {"consent_text": consent_text}
@@ -232,7 +233,7 @@ class ChatSocket:
                 "rate_limited", "That was sent too often; please wait a moment and try again."
             )
             return
-        await self.send_text(await self.sessions.lead(self.session, event))
+        await self.send_text(await lead_form.submit(self.sessions, self.session, event))
 
     async def lead_error(self, code: str, message: str) -> None:
         # `about` (an extra field) lets the widget show it in the form, not as a chat error.
