@@ -35,6 +35,7 @@ DEMO_KB = ROOT / "examples" / "demo-store" / "knowledge"
 # The demo clock (noon on Saturday 21 November 2026 in New York): the demo orders' day counts and
 # return windows are written for it.
 DEMO_NOW = "2026-11-21T17:00:00Z"
+STAFF_PASSWORD = "demo-staff-password"  # Settings.staff_password's default
 W = "shopdesk-chat"  # Playwright's CSS engine pierces open shadow roots, so "shopdesk-chat .x" works
 
 
@@ -50,6 +51,25 @@ def require_chromium() -> None:
 
 def launch(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+
+
+def new_page(browser: Any, width: int = 1280, height: int = 820, timeout_ms: int = 15_000) -> Any:
+    """A page in a context of its own (close it with `page.context.close()`) that keeps every
+    uncaught script error in `page.errors`, so a test can assert the page never threw."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    return page
+
+
+def console_sign_in(page: Any, base_url: str, name: str) -> None:
+    """Fill in the console's sign-in form (the page must be on it) with the demo team password."""
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", STAFF_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base_url + "/console")
 
 
 def free_port() -> int:

@@ -71,3 +71,12 @@ def pw_browser() -> Iterator[Any]:
         browser = launch(p)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def contexts(pw_browser: Any) -> Iterator[list[Any]]:
+    """Browser contexts a test opened (append `page.context`), closed when it ends."""
+    made: list[Any] = []
+    yield made
+    for context in made:
+        context.close()

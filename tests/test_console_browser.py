@@ -16,9 +16,11 @@ from browser import (
     AppServer,
     Frames,
     W,
+    console_sign_in,
     converse,
     free_port,
     make_settings,
+    new_page,
     open_widget,
     send,
     wait_until,
@@ -26,7 +28,6 @@ from browser import (
 
 pytestmark = pytest.mark.timeout(240)
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-PASSWORD = "demo-staff-password"
 
 
 @pytest.fixture(scope="module")
@@ -39,38 +40,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     app.stop()
 
 
-@pytest.fixture
-def contexts(pw_browser: Any) -> Iterator[list[Any]]:
-    made: list[Any] = []
-    yield made
-    for context in made:
-        context.close()
-
-
-def _context(pw_browser: Any, contexts: list[Any], width: int = 1280, height: int = 820) -> Any:
-    context = pw_browser.new_context(viewport={"width": width, "height": height})
-    contexts.append(context)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.errors = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    return page
-
-
 def staff_page(pw_browser: Any, contexts: list[Any], server: AppServer, name: str) -> Any:
-    page = _context(pw_browser, contexts, 1360, 860)
+    page = new_page(pw_browser, 1360, 860)
+    contexts.append(page.context)
     page.goto(server.url + "/console")
     assert page.url.endswith("/console/login")  # refused until signed in
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(server.url + "/console")
+    console_sign_in(page, server.url, name)
     page.locator("#live.on").wait_for()  # the event stream is connected
     return page
 
 
 def shopper_page(pw_browser: Any, contexts: list[Any], server: AppServer) -> tuple[Any, Frames]:
-    page = _context(pw_browser, contexts)
+    page = new_page(pw_browser)
+    contexts.append(page.context)
     frames = Frames().attach(page)
     page.goto(server.url + "/")
     open_widget(page)

@@ -14,6 +14,7 @@ from browser import (
     W,
     free_port,
     make_settings,
+    new_page,
     open_widget,
     send,
     wait_until,
@@ -40,13 +41,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
 
 @pytest.fixture
 def page(pw_browser: Any) -> Iterator[Any]:
-    context = pw_browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.errors = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.set_default_timeout(15_000)
+    page = new_page(pw_browser, 1280, 800)
     yield page
-    context.close()
+    page.context.close()
 
 
 def stored(server: AppServer, email: str) -> list[Any]:

@@ -16,16 +16,17 @@ from browser import (
     AppServer,
     Frames,
     W,
+    console_sign_in,
     converse,
     free_port,
     knowledge_copy,
     make_settings,
+    new_page,
     open_widget,
 )
 
 pytestmark = pytest.mark.timeout(300)
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-PASSWORD = "demo-staff-password"
 QUESTION = "Do you run pottery classes?"
 NEW_SECTION = """
 
@@ -47,15 +48,6 @@ def server(tmp_path: Path) -> Iterator[AppServer]:
     app.stop()
 
 
-def _page(browser: Any, width: int = 1360, height: int = 900) -> Any:
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    page.errors = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    return page
-
-
 def _ask(page: Any, frames: Frames, text: str) -> dict[str, Any]:
     answers = [f for f in converse(page, frames, text) if f.get("type") == "assistant_message"]
     assert answers, f"no answer to {text!r}"
@@ -63,9 +55,10 @@ def _ask(page: Any, frames: Frames, text: str) -> dict[str, Any]:
 
 
 def test_owner_fixes_an_unanswered_question_and_the_widget_then_answers_it(
-    pw_browser: Any, server: AppServer
+    pw_browser: Any, contexts: list[Any], server: AppServer
 ) -> None:
-    shopper = _page(pw_browser, 1280, 820)
+    shopper = new_page(pw_browser, 1280, 820, timeout_ms=20_000)
+    contexts.append(shopper.context)
     frames = Frames().attach(shopper)
     shopper.goto(server.url + "/")
     open_widget(shopper)
@@ -83,13 +76,11 @@ def test_owner_fixes_an_unanswered_question_and_the_widget_then_answers_it(
         f.get("action") == "create_return_authorization" and f.get("ok") for f in frames.received
     )
 
-    owner = _page(pw_browser)
+    owner = new_page(pw_browser, 1360, 900, timeout_ms=20_000)
+    contexts.append(owner.context)
     owner.goto(server.url + "/console/insights")
     assert owner.url.endswith("/console/login")  # owners sign in like staff
-    owner.fill("input[name=name]", "Olive")
-    owner.fill("input[name=password]", PASSWORD)
-    owner.click("button[type=submit]")
-    owner.wait_for_url(server.url + "/console")
+    console_sign_in(owner, server.url, "Olive")
     owner.goto(server.url + "/console/insights")
 
     row = owner.locator("#unanswered tr", has_text=QUESTION)
@@ -125,16 +116,14 @@ def test_owner_fixes_an_unanswered_question_and_the_widget_then_answers_it(
 
 
 def test_broken_front_matter_is_refused_in_the_browser_and_the_file_is_unchanged(
-    pw_browser: Any, server: AppServer
+    pw_browser: Any, contexts: list[Any], server: AppServer
 ) -> None:
     kb = Path(server.settings.kb)
     before = (kb / "shipping.md").read_bytes()
-    owner = _page(pw_browser)
+    owner = new_page(pw_browser, 1360, 900, timeout_ms=20_000)
+    contexts.append(owner.context)
     owner.goto(server.url + "/console/login")
-    owner.fill("input[name=name]", "Olive")
-    owner.fill("input[name=password]", PASSWORD)
-    owner.click("button[type=submit]")
-    owner.wait_for_url(server.url + "/console")
+    console_sign_in(owner, server.url, "Olive")
     owner.goto(server.url + "/console/knowledge/edit?source=shipping.md")
     owner.locator("#editor").fill("---\ntitle: Shipping\ntags: [a, b\n---\n# Shipping\n\nText.\n")
     owner.locator("#save").click()
