@@ -8,14 +8,9 @@ from __future__ import annotations
 
 import os
 
-for _key, _value in {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "ANONYMIZED_TELEMETRY": "False",
-}.items():
-    os.environ.setdefault(_key, _value)
+from agent.offline_env import use_offline_env  # the package is installed (-e)
+
+use_offline_env()  # before torch, transformers, chromadb or litellm load
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402

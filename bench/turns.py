@@ -22,15 +22,9 @@ from __future__ import annotations
 
 import os
 
-for _key, _value in {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-    "ANONYMIZED_TELEMETRY": "False",
-    "TOKENIZERS_PARALLELISM": "false",
-}.items():
-    os.environ.setdefault(_key, _value)
+from agent.offline_env import use_offline_env  # the package is installed (-e)
+
+use_offline_env()  # before torch, transformers, chromadb or litellm load
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402

@@ -383,14 +383,8 @@ TIMING_JS = """() => {
 if __name__ == "__main__":  # pragma: no cover
     import sys
 
-    for key, value in {
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-        "ANONYMIZED_TELEMETRY": "False",
-        "TOKENIZERS_PARALLELISM": "false",
-    }.items():
-        os.environ.setdefault(key, value)
     sys.path.insert(0, str(ROOT))
+    from agent.offline_env import use_offline_env
+
+    use_offline_env()
     _screenshots()

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import os
-
-# Before any library import: nothing may reach the internet or print progress bars.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from agent.offline_env import use_offline_env
+
+# Before any test module imports a library: nothing may reach the internet or print progress bars.
+use_offline_env()
 
 POSTGRES_URL = os.environ.get("SHOPDESK_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]

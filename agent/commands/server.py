@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 
 import click
 
 from agent.cli import get_settings
-
-_ENV = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-    "ANONYMIZED_TELEMETRY": "False",
-    "TOKENIZERS_PARALLELISM": "false",
-}
-
-
-def _offline_env() -> None:
-    # Before torch, transformers, chromadb or litellm are imported (the app imports them).
-    for key, value in _ENV.items():
-        os.environ.setdefault(key, value)
+from agent.offline_env import use_offline_env
 
 
 @click.command()
@@ -32,7 +17,7 @@ def _offline_env() -> None:
 @click.option("--log-level", default="info", show_default=True)
 def serve(host: str | None, port: int | None, log_level: str) -> None:
     """Serve the chat websocket, the REST API and the widget."""
-    _offline_env()
+    use_offline_env()
     settings = get_settings(host=host, port=port)
     import uvicorn
 
@@ -64,7 +49,7 @@ def chat(
     url: str | None, conversation_id: str | None, email: str | None, stream: bool | None
 ) -> None:
     """Chat with the agent in the terminal (lines from stdin; y/n answers confirmations)."""
-    _offline_env()
+    use_offline_env()
     settings = get_settings()
     from agent.chat_client import ChatClient
     from agent.identity import sign_email
