@@ -3,6 +3,7 @@ inline SVG charts, and a CSV download of each table (`/console/insights/<table>.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +20,6 @@ from agent.insights import (
     bar_chart,
     build_report,
     column_chart,
-    default_period,
     fix_link,
     parse_period,
 )
@@ -34,11 +34,12 @@ TABLE_TITLES = {
 }
 
 
-def _period(console: Any, request: Request) -> Period:
-    settings = console.state.settings
+def _period(settings: Any, query: Mapping[str, str]) -> Period:
+    """The `?from=&to=` range (missing: the default range)."""
+    # `also`: conversations carry the wall clock even when the store's clock is pinned (--now).
     return parse_period(
-        request.query_params.get("from") or None,
-        request.query_params.get("to") or None,
+        query.get("from") or None,
+        query.get("to") or None,
         now=settings.clock(),
         tz=settings.business_timezone,
         also=datetime.now(UTC),
@@ -70,11 +71,9 @@ def routes(console: Any) -> list[BaseRoute]:
         settings = console.state.settings
         raw = {k: request.query_params.get(k, "")[:20] for k in ("from", "to")}
         try:
-            period = _period(console, request)
+            period = _period(console.state.settings, request.query_params)
         except PeriodError as exc:
-            fallback = default_period(
-                now=settings.clock(), tz=settings.business_timezone, also=datetime.now(UTC)
-            )
+            fallback = _period(settings, {})
             return console.render(
                 "console_insights.jinja2", code=400, staff=staff, section="insights",
                 error=str(exc), raw=raw, period=fallback, report=None,
@@ -96,7 +95,7 @@ def routes(console: Any) -> list[BaseRoute]:
         if table not in TABLES:
             return PlainTextResponse(f"No insights table called {table[:40]!r}.", 404)
         try:
-            period = _period(console, request)
+            period = _period(console.state.settings, request.query_params)
         except PeriodError as exc:
             return PlainTextResponse(str(exc), 400)
         report = await build_report(console.state, period, group=table == "questions")

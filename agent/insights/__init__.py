@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from agent.insights.charts import bar_chart, column_chart
 from agent.insights.conversations import ConversationFigures, UnansweredQuestion, scan_conversations
-from agent.insights.period import Period, PeriodError, default_period, parse_period
+from agent.insights.period import Period, PeriodError, parse_period
 from agent.insights.questions import GROUP_THRESHOLD, QuestionGroup, group_questions, is_question
 from agent.insights.report import TABLES, InsightsReport, build_report, fix_link, percent
 
@@ -30,7 +30,6 @@ __all__ = [
     "bar_chart",
     "build_report",
     "column_chart",
-    "default_period",
     "fix_link",
     "group_questions",
     "is_question",

@@ -96,8 +96,4 @@ def parse_period(
     return Period(start, end, tz)
 
 
-def default_period(*, now: datetime, tz: str, also: datetime | None = None) -> Period:
-    return parse_period(None, None, now=now, tz=tz, also=also)
-
-
-__all__ = ["DEFAULT_DAYS", "MAX_DAYS", "Period", "PeriodError", "default_period", "parse_period"]
+__all__ = ["DEFAULT_DAYS", "MAX_DAYS", "Period", "PeriodError", "parse_period"]
