@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from knowledge.editing import MAX_BYTES, EditError, SaveResult, check, check_source, read, save
+from knowledge.loader import default_title
 
 MAX_QUESTION = 500
 SEARCH_K = 5  # what the assistant itself retrieves per turn (agent/loop.py)
@@ -39,11 +40,6 @@ _md = MarkdownIt("commonmark", {"html": False})
 
 def render_markdown(text: str) -> str:
     return _md.render(text)
-
-
-def _title_for(source: str) -> str:
-    stem = Path(source).stem.replace("-", " ").replace("_", " ").strip()
-    return stem[:1].upper() + stem[1:] if stem else "New page"
 
 
 def _error(exc: EditError) -> JSONResponse:
@@ -124,7 +120,7 @@ class KnowledgePages:
             found = await asyncio.to_thread(read, self.kb.kb_dir, source)
             if found is None and params.get("new") == "1":
                 check_source(source, new=True)
-                found = (NEW_FILE.format(title=_title_for(source)), "")
+                found = (NEW_FILE.format(title=default_title(source)), "")
         except EditError as exc:
             return self._missing(staff, exc.message, 400)
         if found is None:

@@ -29,7 +29,8 @@ def sha1_bytes(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
-def _default_title(source: str) -> str:
+def default_title(source: str) -> str:
+    """A file's title when it has none: its name in words ("gift-cards.md" → "Gift cards")."""
     stem = Path(source).stem.replace("-", " ").replace("_", " ").strip()
     return stem[:1].upper() + stem[1:] if stem else source
 
@@ -74,7 +75,7 @@ def parse(source: str, data: bytes) -> Document:
             raise LoadProblem("no content after the front matter", end + 1)
     return Document(
         source=source,
-        title=title or _first_heading(body) or _default_title(source),
+        title=title or _first_heading(body) or default_title(source),
         tags=tags,
         body=body,
         body_line=body_line,
