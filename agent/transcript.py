@@ -28,7 +28,8 @@ def message_text(content: Any) -> str:
     return str(content)
 
 
-def _parse(text: Any) -> Any:
+def parse_tool_content(text: Any) -> Any:
+    """A stored tool message's content: the JSON it holds, or the text itself when it is not JSON."""
     if isinstance(text, str):
         try:
             return json.loads(text)
@@ -119,7 +120,7 @@ def to_transcript(messages: Iterable[_Message]) -> list[dict[str, Any]]:
                 citations = msg.citations or content.get("citations") or []
                 out.append({**base, "role": "assistant", "text": text, "citations": citations})
         elif msg.role == "tool":
-            result = _parse(content.get("content"))
+            result = parse_tool_content(content.get("content"))
             name = content.get("name") or call_names.get(content.get("tool_call_id") or "", "")
             entry = {**base, "role": "action", "action": name, "ok": _tool_ok(result)}
             entry["result"] = result
@@ -134,4 +135,4 @@ def to_transcript(messages: Iterable[_Message]) -> list[dict[str, Any]]:
     return out
 
 
-__all__ = ["message_text", "to_history", "to_transcript"]
+__all__ = ["message_text", "parse_tool_content", "to_history", "to_transcript"]

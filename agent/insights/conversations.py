@@ -3,7 +3,6 @@ created in the range (two queries in all, whatever the number of conversations).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -14,7 +13,7 @@ import sqlalchemy as sa
 from agent.conversations import conversations_t, messages_t
 from agent.insights.period import Period
 from agent.insights.questions import clean, is_question
-from agent.transcript import message_text
+from agent.transcript import message_text, parse_tool_content
 
 HANDOFF_NOTE = "Handed off to a person"  # agent/sessions.py `_handoff` writes this system-note
 HANDOFF_TOOL = "handoff_to_human"  # agent/loop.py's own tool
@@ -68,15 +67,6 @@ class _Turn:
         return r is not None and float(r.get("confidence", 0.0)) >= float(r.get("threshold", 0.0))
 
 
-def _parse(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-    return value
-
-
 def _ok(result: Any) -> bool:
     return isinstance(result, dict) and result.get("ok") is True
 
@@ -111,7 +101,7 @@ class _Conversation:
 
     def _tool(self, seq: int, content: dict[str, Any]) -> None:
         name = content.get("name")
-        result = _parse(content.get("content"))
+        result = parse_tool_content(content.get("content"))
         if name == HANDOFF_TOOL:
             if self.handoff_seq is None:
                 self.handoff_seq = seq
