@@ -6,7 +6,7 @@ into a SQLite conversation store through ConversationStore.append, then times, m
 
 - baseline: SELECT of every message of the range's conversations (rows fetched, JSON decoded by the
   driver), which any counting of stored conversations must pay;
-- scan: agent.insights.scan_conversations over the same range (every figure but the grouping);
+- scan: agent.console.insights.scan_conversations over the same range (every figure but the grouping);
 - grouping, cold: group_questions with an empty vector cache (embedding every distinct wording);
 - grouping, warm: the same call again (the page's next view).
 
@@ -63,7 +63,7 @@ def median_ms(fn, runs: int = 5) -> float:
 
 
 def seed(store, clock, n: int, start: datetime, rng: random.Random) -> None:
-    from agent.loop import retrieval_summary
+    from agent.turn.loop import retrieval_summary
     from knowledge.models import Passage
 
     top = [Passage(source="shipping.md", heading="Shipping > Where we ship", text="…", score=0.6)]
@@ -104,10 +104,10 @@ def main() -> None:
 
     import sqlalchemy as sa
 
-    from agent.conversations import ConversationStore, conversations_t, messages_t
-    from agent.insights.conversations import scan_conversations
-    from agent.insights.period import parse_period
-    from agent.insights.questions import group_questions
+    from agent.console.insights.conversations import scan_conversations
+    from agent.console.insights.period import parse_period
+    from agent.console.insights.questions import group_questions
+    from agent.store.conversations import ConversationStore, conversations_t, messages_t
     from knowledge import embedding
 
     class Clock:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from agent.offline_env import use_offline_env  # the package is installed (-e)
+from agent.app.offline_env import use_offline_env  # the package is installed (-e)
 
 use_offline_env()  # before torch, transformers, chromadb or litellm load
 

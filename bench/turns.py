@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 
-from agent.offline_env import use_offline_env  # the package is installed (-e)
+from agent.app.offline_env import use_offline_env  # the package is installed (-e)
 
 use_offline_env()  # before torch, transformers, chromadb or litellm load
 
@@ -56,9 +56,9 @@ def serve(data: Path, port: int) -> None:
     from starlette.routing import WebSocketRoute
     from starlette.websockets import WebSocket, WebSocketDisconnect
 
-    from agent.background import BackgroundServer
-    from agent.config import Settings
-    from agent.server import build_app
+    from agent.app.background import BackgroundServer
+    from agent.app.server import build_app
+    from agent.app.settings import Settings
     from tests.scripted_model import ScriptedModel
 
     model = ScriptedModel.instant("Returns are accepted within 30 days of delivery [1].", "bench")

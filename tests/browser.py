@@ -92,7 +92,7 @@ def wait_for_port(port: int, timeout: float = 60.0) -> None:
 # ---- the real server ------------------------------------------------------------------------
 @dataclass
 class AppServer:
-    """`agent.server.build_app(settings)` on uvicorn in a thread; stop() and start() again on the
+    """`agent.app.server.build_app(settings)` on uvicorn in a thread; stop() and start() again on the
     same port and data dir is a server restart as far as the browser can tell."""
 
     settings: Any
@@ -107,7 +107,7 @@ class AppServer:
     def start(self, timeout: float = 90.0) -> None:
         import uvicorn
 
-        from agent.server import build_app
+        from agent.app.server import build_app
 
         config = uvicorn.Config(
             build_app(self.settings),
@@ -137,7 +137,7 @@ class AppServer:
 
 
 def make_settings(data: Path, kb: Path, port: int, allowed_origins: list[str]) -> Any:
-    from agent.config import Settings
+    from agent.app.settings import Settings
 
     return Settings(
         data=data,
@@ -384,7 +384,7 @@ if __name__ == "__main__":  # pragma: no cover
     import sys
 
     sys.path.insert(0, str(ROOT))
-    from agent.offline_env import use_offline_env
+    from agent.app.offline_env import use_offline_env
 
     use_offline_env()
     _screenshots()

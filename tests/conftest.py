@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from agent.offline_env import use_offline_env
+from agent.app.offline_env import use_offline_env
 
 # Before any test module imports a library: nothing may reach the internet or print progress bars.
 use_offline_env()

@@ -1,5 +1,5 @@
 """A seeded insights data set with known answers, written through the real stores: conversations
-with ConversationStore.append (fixed clock, the message shapes agent/loop.py stores), returns with
+with ConversationStore.append (fixed clock, the message shapes agent/turn/loop.py stores), returns with
 the real ReturnsWorkflow over the demo orders (policy engine, ledger refunds).
 
 Days are America/New_York (UTC-5 in November). The range 2026-11-18 … 2026-11-20 holds:
@@ -33,8 +33,8 @@ from actions.ledger import LedgerGateway
 from actions.policy import evaluate_line, load_policy
 from actions.store.orders import OrderStore
 from actions.workflow import ReturnsWorkflow
-from agent.conversations import ConversationStore
-from agent.loop import HANDOFF_TOOL_NAME, retrieval_summary
+from agent.store.conversations import ConversationStore
+from agent.turn.loop import HANDOFF_TOOL_NAME, retrieval_summary
 from knowledge.models import Passage
 
 DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo-store"

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from agent.llm import ModelReply, ToolCall, register_handler, unregister_handler
+from agent.models.litellm import ModelReply, ToolCall, register_handler, unregister_handler
 
 Reply = ModelReply | Callable[[list[dict[str, Any]], list[dict[str, Any]]], ModelReply]
 
@@ -89,7 +89,7 @@ class ScriptedModel:
         """The parsed tool-result messages of the latest call."""
         return [json.loads(m["content"]) for m in self.last_messages if m.get("role") == "tool"]
 
-    # The handler interface (agent.llm) ---------------------------------------------------------
+    # The handler interface (agent.models.litellm) ----------------------------------------------
     def _next(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ModelReply:
         self.calls.append({"messages": messages, "tools": tools})
         if self.fail_next > 0:

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from test_builtin_actions import ADA, BOB, DEMO_POLICY, ORDERS, ROOT
 
-from agent.cli import cli
+from agent.cli.main import cli
 
 NOW = "2026-03-20T12:00:00-04:00"
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner
 
-from agent.cli import cli
+from agent.cli.main import cli
 from tests.ws_helpers import RUNG, bell_server, bell_settings
 
 

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 from click.testing import CliRunner
 
-from agent.cli import cli
-from agent.config import SettingsError, load_settings
+from agent.app.settings import SettingsError, load_settings
+from agent.cli.main import cli
 
 
 def test_bad_port_in_environment_fails_naming_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from console_helpers import sign_in
 from starlette.testclient import TestClient
 
-from agent.config import Settings
-from agent.conversations import ConversationStore
-from agent.inbox import InboxStore, within_business_hours
-from agent.server import build_app
+from agent.app.server import build_app
+from agent.app.settings import Settings
+from agent.console.inbox import InboxStore, within_business_hours
+from agent.store.conversations import ConversationStore
 
 DEMO_KB = Path(__file__).resolve().parent.parent / "examples" / "demo-store" / "knowledge"
 

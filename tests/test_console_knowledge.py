@@ -13,8 +13,8 @@ import pytest
 from console_helpers import sign_in
 from starlette.testclient import TestClient
 
-from agent.config import Settings
-from agent.server import build_app
+from agent.app.server import build_app
+from agent.app.settings import Settings
 from knowledge.loader import sha1_bytes
 
 DEMO_KB = Path(__file__).resolve().parent.parent / "examples" / "demo-store" / "knowledge"

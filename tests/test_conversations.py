@@ -6,15 +6,15 @@ import json
 
 import sqlalchemy as sa
 
-from agent.conversations import VERSION_TABLE, ConversationStore
-from agent.identity import sign_email, verify_signature
+from agent.chat.identity import sign_email, verify_signature
+from agent.store.conversations import VERSION_TABLE, ConversationStore
 
 
 def _head() -> str:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from agent.conversations import MIGRATIONS
+    from agent.store.conversations import MIGRATIONS
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

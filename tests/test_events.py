@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agent.events import (
+from agent.chat.events import (
     SERVER_EVENT_TYPES,
     ActionFinished,
     AssistantMessage,

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from insights_seed import Seeded, seed
 
-from agent.insights import (
+from agent.console.insights import (
     InsightsReport,
     PeriodError,
     build_report,
@@ -219,7 +219,7 @@ def test_the_date_range_defaults_to_30_days_and_refuses_bad_input() -> None:
 
 
 def test_charts_are_inline_svg_with_a_title_and_escaped_labels() -> None:
-    from agent.insights import bar_chart, column_chart
+    from agent.console.insights import bar_chart, column_chart
 
     svg = str(bar_chart([("<b>mug</b>", 2), ("plate", 1)], title="Returns & reasons"))
     assert svg.startswith('<svg class="chart chart-bars" role="img"')

@@ -20,10 +20,10 @@ from console_helpers import sign_in
 from insights_seed import Clock, seed
 from starlette.testclient import TestClient
 
-from agent.config import Settings
-from agent.conversations import ConversationStore
-from agent.loop import model_history
-from agent.server import build_app
+from agent.app.server import build_app
+from agent.app.settings import Settings
+from agent.store.conversations import ConversationStore
+from agent.turn.loop import model_history
 
 DEMO_KB = Path(__file__).resolve().parent.parent / "examples" / "demo-store" / "knowledge"
 RANGE = "from=2026-11-18&to=2026-11-20"

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from agent.cli import cli
-from agent.config import DEMO_STORE
+from agent.app.settings import DEMO_STORE
+from agent.cli.main import cli
 from knowledge import KnowledgeBase, evaluate, load_questions
 
 KB_DIR = DEMO_STORE / "knowledge"
 QUESTIONS = DEMO_STORE / "questions.tsv"
-THRESHOLD = 0.35  # agent/config.py confidence_threshold default
+THRESHOLD = 0.35  # agent/app/settings.py confidence_threshold default
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,8 @@ from actions.builtin.leads import FormContext, capture_from_form, form_consent_t
 from actions.services import build_services
 from actions.store.leads import list_leads
 from actions.store.models import LeadRow
-from agent.config import Settings
-from agent.server import build_app
+from agent.app.server import build_app
+from agent.app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_POLICY = ROOT / "examples" / "demo-store" / "policy.toml"

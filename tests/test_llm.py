@@ -1,11 +1,11 @@
-"""agent.llm: in-process providers through litellm's real streaming path, retries and fallbacks."""
+"""agent.models.litellm: in-process providers through litellm's real streaming path, retries and fallbacks."""
 
 from __future__ import annotations
 
 import pytest
 
-from agent import llm
-from agent.llm import ModelError, ModelReply, ModelTurn, ToolCall, complete, stream_model
+from agent.models import litellm as llm
+from agent.models.litellm import ModelError, ModelReply, ModelTurn, ToolCall, complete, stream_model
 from tests.scripted_model import ScriptedModel
 
 TOOLS = [

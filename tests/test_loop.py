@@ -10,10 +10,10 @@ import pytest
 
 from actions.context import ActionContext, ActionError, ActionResult
 from actions.registry import ActionRegistry, action
-from agent.config import Settings
-from agent.events import AssistantDelta, AssistantMessage
-from agent.llm import ModelReply
-from agent.loop import (
+from agent.app.settings import Settings
+from agent.chat.events import AssistantDelta, AssistantMessage
+from agent.models.litellm import ModelReply
+from agent.turn.loop import (
     HANDOFF_MESSAGE,
     MODEL_DOWN_TEXT,
     ROUND_LIMIT_TEXT,

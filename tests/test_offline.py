@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from actions.registry import load_registry
-from agent.config import Settings
-from agent.loop import HANDOFF_MESSAGE, HANDOFF_TOOL, tools_for_model
-from agent.offline import OfflineModel, classify, read_tools, slots
-from agent.offline.routing import OFFER_LABEL, OFFER_PERSON, OFFER_RETURN
-from agent.prompts import parse_system_prompt, render_system_prompt
+from agent.app.settings import Settings
+from agent.models.offline import OfflineModel, classify, read_tools, slots
+from agent.models.offline.routing import OFFER_LABEL, OFFER_PERSON, OFFER_RETURN
+from agent.turn.loop import HANDOFF_MESSAGE, HANDOFF_TOOL, tools_for_model
+from agent.turn.prompts import parse_system_prompt, render_system_prompt
 
 SETTINGS = Settings()
 TOOLS = [*tools_for_model(load_registry(entry_points_group=None)), HANDOFF_TOOL]

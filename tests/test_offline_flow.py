@@ -10,8 +10,8 @@ import pytest
 
 from actions.registry import load_registry
 from actions.services import build_services
-from agent.config import DEMO_STORE, Settings
-from agent.loop import AgentDeps, Conversation, run_turn
+from agent.app.settings import DEMO_STORE, Settings
+from agent.turn.loop import AgentDeps, Conversation, run_turn
 
 # The demo's "today" (see examples/demo-store/orders.json: windows are counted from it).
 DEMO_NOW = datetime(2026, 11, 21, 17, 0, tzinfo=UTC)

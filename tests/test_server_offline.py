@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from agent.background import BackgroundServer
-from agent.config import Settings
-from agent.server import build_app
+from agent.app.background import BackgroundServer
+from agent.app.server import build_app
+from agent.app.settings import Settings
 from tests.ws_helpers import client, last
 
 DEMO_NOW = "2026-11-21T17:00:00Z"  # /tmp/shopdesk/demo-orders.md

@@ -10,8 +10,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from agent.config import Settings
-from agent.identity import sign_email
+from agent.app.settings import Settings
+from agent.chat.identity import sign_email
 from widget.pages import CSS_PLACEHOLDER, DEMO_SHOPPER, load_assets, routes
 
 STATIC = Path(__file__).resolve().parent.parent / "widget" / "static"

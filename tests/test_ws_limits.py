@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.limits import RateLimiter, origin_allowed
+from agent.chat.limits import RateLimiter, origin_allowed
 
 
 def test_the_rate_limiter_allows_n_a_window_per_key_and_forgets_old_events() -> None:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from agent.identity import sign_email
+from agent.chat.identity import sign_email
 from tests.ws_helpers import RUNG, bell_server, bell_settings, client, last
 
 ADMIN = {"Authorization": "Bearer demo-admin-token"}

@@ -16,10 +16,10 @@ from typing import Any
 from websockets.asyncio.client import connect
 
 from actions import ActionContext, ActionResult, action, load_registry
-from agent.background import BackgroundServer
-from agent.config import Settings
-from agent.llm import ModelReply, ToolCall, register_handler
-from agent.server import build_app
+from agent.app.background import BackgroundServer
+from agent.app.server import build_app
+from agent.app.settings import Settings
+from agent.models.litellm import ModelReply, ToolCall, register_handler
 from knowledge.models import Passage, SearchResult
 
 END_OF_TURN = {"assistant_message", "confirmation_request", "error"}

@@ -1,7 +1,7 @@
 """The shopper's chat widget: `static/widget.js` (a vanilla custom element in a Shadow DOM, no build
 step), its stylesheet, and the pages that serve them.
 
-Public surface: `routes(settings)` (mounted by `agent.server.build_app`: `/`, `/widget.js`,
+Public surface: `routes(settings)` (mounted by `agent.app.server.build_app`: `/`, `/widget.js`,
 `/widget.css`) and `load_assets()` (the script with its CSS inlined, for measuring or embedding).
 Importing this package imports no web framework; `widget.pages` does.
 """

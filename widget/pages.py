@@ -85,13 +85,13 @@ def _serve(asset: Asset, request: Request) -> Response:
 
 
 def _sign(email: str, secret: str) -> str:
-    from agent.identity import sign_email  # the server's scheme, so the page and /ws agree
+    from agent.chat.identity import sign_email  # the server's scheme, so the page and /ws agree
 
     return sign_email(email, secret)
 
 
 def routes(settings: Any) -> list[BaseRoute]:
-    """The widget's routes, mounted by agent.server.build_app."""
+    """The widget's routes, mounted by agent.app.server.build_app."""
     assets = load_assets()
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),

@@ -1,0 +1,1 @@
+"""The app: the composition root (the server), settings, background tasks."""

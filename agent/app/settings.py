@@ -1,0 +1,145 @@
+"""One settings model for the whole product: CLI options override environment, which overrides defaults."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+DEMO_STORE = PROJECT_ROOT / "examples" / "demo-store"
+
+# Maps each setting to the CLI option that also sets it, so errors can name both.
+CLI_OPTIONS = {
+    "data": "--data",
+    "kb": "--kb",
+    "policy": "--policy",
+    "now": "--now",
+    "actions": "--actions",
+    "host": "--host",
+    "port": "--port",
+    "model": "--model",
+}
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every knob shopdesk has. Environment variables are `SHOPDESK_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="SHOPDESK_", extra="ignore")
+
+    data: Path = Field(Path(".shopdesk"), description="State directory: SQLite, Chroma, labels")
+    kb: Path = Field(DEMO_STORE / "knowledge", description="Knowledge markdown directory")
+    policy: Path = Field(DEMO_STORE / "policy.toml", description="Return policy TOML file")
+    orders: Path | None = Field(
+        DEMO_STORE / "orders.json",
+        description="Orders imported by `serve` into an empty data directory (empty to skip)",
+    )
+    now: datetime | None = Field(None, description="Clock override, ISO-8601")
+    actions: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Extra action modules or .py paths, comma-separated"
+    )
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default sqlite in the data directory"
+    )
+
+    model: str = Field("shopdesk/offline", description="Any litellm model string")
+    model_fallbacks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    model_timeout: float = Field(60.0, gt=0)
+    model_retries: int = Field(1, ge=0, le=10)
+    max_rounds: int = Field(6, ge=1, le=50)
+
+    store_name: str = Field("Willow & Kiln", min_length=1, max_length=200)
+    tone: str = Field("warm, brief and plain-spoken", max_length=500)
+    confidence_threshold: float = Field(0.35, ge=0.0, le=1.0)
+    order_id_pattern: str = Field(
+        r"(?:#\s?\d{3,10}|\b[A-Za-z]{1,4}-\d{1,10}\b)",
+        description="Regex that finds the store's order numbers in a message",
+    )
+
+    host: str = Field("127.0.0.1", min_length=1)
+    port: int = Field(8000, ge=1, le=65535)
+    secret: str = Field(
+        "willow-and-kiln-demo-secret",
+        min_length=8,
+        description="Store secret: signs shopper identities (HMAC-SHA256)",
+    )
+    admin_token: str = Field(
+        "demo-admin-token", min_length=8, description="Bearer token for /v1 admin"
+    )
+    staff_password: str = Field("demo-staff-password", min_length=8)
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_message_chars: int = Field(4000, ge=1)
+    messages_per_minute: int = Field(20, ge=1)
+    max_frame_bytes: int = Field(65536, ge=1024)
+    idle_timeout: float = Field(600.0, gt=0)
+
+    # Staff console (agent/console/app.py). Outside business hours a handoff asks for an email.
+    business_hours: str = Field(
+        "09:00-18:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$", description="HH:MM-HH:MM, local"
+    )
+    business_days: str = Field(
+        "mon,tue,wed,thu,fri,sat", description="Comma list of weekday abbreviations (mon..sun)"
+    )
+    business_timezone: str = Field("America/New_York", description="IANA zone of business_hours")
+    staff_session_hours: float = Field(12.0, gt=0, description="Staff console sign-in lifetime")
+
+    @field_validator("actions", "model_fallbacks", "allowed_origins", mode="before")
+    @classmethod
+    def _csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("now", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("now")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+    @field_validator("orders", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    # Derived locations -------------------------------------------------------------------
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data / 'shopdesk.db').resolve()}"
+
+    def clock(self) -> datetime:
+        """The current time, honouring the `--now` override."""
+        return self.now if self.now is not None else datetime.now(UTC)
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; the message names the setting, its env var and CLI option."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    clean = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**clean)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "?"
+            where = f"SHOPDESK_{name.upper()}"
+            if name in CLI_OPTIONS:
+                where += f" / {CLI_OPTIONS[name]}"
+            problems.append(f"setting '{name}' ({where}): {error['msg']}")
+        raise SettingsError("; ".join(problems)) from None

@@ -1,0 +1,1 @@
+"""The chat: the wire protocol, the websocket endpoint, live sessions, identity, limits, the lead form."""

@@ -1,0 +1,257 @@
+"""The `/ws` endpoint: handshake checks, the frame loop, limits, and one handler per client event.
+
+Bad input never drops the connection: every problem is an `error` event and the socket stays open.
+The only closes are the idle timeout (code 4000, reason "idle_timeout") and the origin refusal, which
+happens at the handshake (HTTP 403) before any socket exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from enum import IntEnum
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from agent.chat import lead_form
+from agent.chat.events import (
+    ConfirmationResponse,
+    ErrorEvent,
+    EventError,
+    Hello,
+    Lead,
+    Ready,
+    UserMessage,
+    parse_client_event,
+)
+from agent.chat.identity import normalize_email, verify_signature
+from agent.chat.limits import RateLimiter, origin_allowed
+from agent.chat.sessions import INTERNAL_ERROR, Session, SessionManager
+from agent.store.conversations import ConversationRecord, ConversationStore
+
+log = logging.getLogger("shopdesk.ws")
+
+
+class CloseCode(IntEnum):
+    """Close codes this server uses (4000–4999 are the application's own)."""
+
+    POLICY_VIOLATION = 1008  # origin refused (sent as HTTP 403 during the handshake)
+    IDLE_TIMEOUT = 4000
+    SERVER_SHUTDOWN = 1001
+
+
+class ChatSocket:
+    """One client connection: at most one conversation, chosen by `hello`."""
+
+    def __init__(self, websocket: WebSocket, state: Any) -> None:
+        self.websocket = websocket
+        self.settings = state.settings
+        self.store: ConversationStore = state.conversations
+        self.sessions: SessionManager = state.sessions
+        self.limiter: RateLimiter = state.rate_limiter
+        self.session: Session | None = None
+        self.open = True
+
+    async def send_text(self, text: str) -> bool:
+        if not self.open:
+            return False
+        try:
+            await self.websocket.send_text(text)
+            return True
+        except Exception:  # the peer went away mid-send
+            self.open = False
+            return False
+
+    async def send(self, event: Any) -> None:
+        await self.send_text(event.model_dump_json())
+
+    async def error(self, code: str, message: str) -> None:
+        await self.send(ErrorEvent(code=code, message=message))
+
+    # The frame loop ------------------------------------------------------------------------------
+    async def run(self) -> None:
+        try:
+            while self.open:
+                try:
+                    async with asyncio.timeout(self.settings.idle_timeout):
+                        message = await self.websocket.receive()
+                except TimeoutError:
+                    self.open = False
+                    with contextlib.suppress(Exception):  # the peer may be gone already
+                        await self.websocket.close(
+                            code=CloseCode.IDLE_TIMEOUT, reason="idle_timeout"
+                        )
+                    return
+                if message["type"] == "websocket.disconnect":
+                    return
+                await self.frame(message.get("text"), message.get("bytes"))
+        except WebSocketDisconnect:
+            return
+        finally:
+            self.open = False
+            if self.session is not None:
+                self.sessions.detach(self.session, self.send_text)
+
+    async def frame(self, text: str | None, data: bytes | None) -> None:
+        limit = self.settings.max_frame_bytes
+        size = len(data) if data is not None else len(text or "")
+        if text is not None and limit // 4 < size <= limit:
+            size = len(text.encode("utf-8"))  # exact only when it could matter
+        if size > limit:
+            await self.error("frame_too_large", f"A frame may be at most {limit} bytes.")
+            return
+        if text is None:
+            await self.error("invalid_event", "Send events as JSON text frames.")
+            return
+        try:
+            event = parse_client_event(text)
+        except EventError as exc:
+            if exc.event_type == "lead":
+                await self.lead_error(exc.code, exc.message)
+            else:
+                await self.send(exc.to_event())
+            return
+        try:
+            if isinstance(event, Hello):
+                await self.hello(event)
+            elif isinstance(event, UserMessage):
+                await self.user_message(event)
+            elif isinstance(event, ConfirmationResponse):
+                await self.confirmation_response(event)
+            elif isinstance(event, Lead):
+                await self.lead(event)
+        except Exception:  # never a stack trace to the client, never a dropped socket
+            log.exception("error handling %s", type(event).__name__)
+            await self.send(INTERNAL_ERROR)
+
+    # Events --------------------------------------------------------------------------------------
+    async def hello(self, event: Hello) -> None:
+        if self.session is not None:
+            await self.error("already_started", "This connection already has a conversation.")
+            return
+        email: str | None = None
+        if event.identity is not None:
+            if not verify_signature(
+                event.identity.email, event.identity.signature, self.settings.secret
+            ):
+                await self.error(
+                    "bad_signature", "The signed identity could not be verified; not signed in."
+                )
+                return
+            email = normalize_email(event.identity.email)
+
+        record: ConversationRecord | None = None
+        notice: str | None = None
+        if event.conversation_id:
+            record = await self.store.acall(self.store.get, event.conversation_id)
+            if record is None:
+                notice = "unknown_conversation"
+            elif email and record.customer_email and record.customer_email != email:
+                # Someone else is signed in now: never show them another shopper's conversation.
+                record, notice = None, "identity_changed"
+        resumed = record is not None
+        if record is None:
+            record = await self.store.acall(self.store.create, email)
+            if email:
+                await self._note(record.id, f"Shopper verified by signed identity: {email}")
+        elif email and record.customer_email != email:
+            await self.store.acall(self.store.set_customer, record.id, email)
+            await self._note(record.id, f"Shopper verified by signed identity: {email}")
+            record.customer_email = email
+
+        self.session = self.sessions.attach(record.id, record.customer_email, self.send_text)
+        transcript = await self.store.acall(self.store.transcript, record.id)
+        ready = Ready(conversation_id=record.id, transcript=transcript)
+        extra: dict[str, Any] = {"resumed": resumed, "verified": bool(record.customer_email)}
+        if notice == "unknown_conversation":
+            extra["notice"] = "That conversation was not found, so a new one has started."
+        elif notice == "identity_changed":
+            extra["notice"] = "A different shopper is signed in, so a new conversation has started."
+        # Extra fields are allowed by the contract; models ignore them, so add them to the JSON.
+        pending = await self.sessions.pending_for(self.session)
+        if pending is not None:
+            # Announced in ready, then re-sent as the event itself (a client that missed it acts on it).
+            extra["pending_confirmation"] = pending.id
+        consent_text = lead_form.consent_text(self.sessions.deps)
+        if consent_text is not None:
+            # The widget offers its "keep me posted" form only when told the words to show.
+            extra["lead_form"] = {"consent_text": consent_text}
+        payload = ready.model_dump(mode="json") | extra
+        await self.send_text(json.dumps(payload))
+        if pending is not None:
+            await self.send(pending)
+
+    async def _note(self, conv_id: str, text: str) -> None:
+        await self.store.acall(
+            self.store.append, conv_id, "system-note", {"role": "system-note", "content": text}
+        )
+
+    async def user_message(self, event: UserMessage) -> None:
+        if self.session is None:
+            await self.error("no_conversation", "Send a hello event first.")
+            return
+        text = event.text
+        limit = self.settings.max_message_chars
+        if len(text) > limit:
+            await self.error(
+                "message_too_long",
+                f"Messages can be at most {limit} characters; please shorten it.",
+            )
+            return
+        if not text.strip():
+            await self.error("empty_message", "The message is empty.")
+            return
+        if not self.limiter.allow(self.session.id):
+            await self.error(
+                "rate_limited", "You're sending messages too quickly; please wait a moment."
+            )
+            return
+        problem = await self.sessions.user_message(self.session, text)
+        if problem is not None:
+            await self.send(problem)
+
+    async def confirmation_response(self, event: ConfirmationResponse) -> None:
+        if self.session is None:
+            await self.error("no_conversation", "Send a hello event first.")
+            return
+        problem = await self.sessions.confirmation_response(self.session, event.id, event.approved)
+        if problem is not None:
+            await self.send(problem)
+
+    async def lead(self, event: Lead) -> None:
+        """The widget's lead form: no turn, no confirmation request (the ticked box is the
+        consent); the answer goes to this socket only, as lead_saved or an error about the lead."""
+        if self.session is None:
+            await self.lead_error("no_conversation", "Send a hello event first.")
+            return
+        # Its own budget, so a form retry never costs the shopper a chat message.
+        if not self.limiter.allow(f"lead:{self.session.id}"):
+            await self.lead_error(
+                "rate_limited", "That was sent too often; please wait a moment and try again."
+            )
+            return
+        await self.send_text(await lead_form.submit(self.sessions, self.session, event))
+
+    async def lead_error(self, code: str, message: str) -> None:
+        # `about` (an extra field) lets the widget show it in the form, not as a chat error.
+        payload = ErrorEvent(code=code, message=message).model_dump(mode="json")
+        await self.send_text(json.dumps(payload | {"about": "lead"}))
+
+
+async def chat_endpoint(websocket: WebSocket) -> None:
+    state = websocket.app.state
+    settings = state.settings
+    if not origin_allowed(
+        websocket.headers.get("origin"), websocket.headers.get("host"), settings.allowed_origins
+    ):
+        # Closing before accept makes the server answer the handshake with HTTP 403.
+        await websocket.close(code=CloseCode.POLICY_VIOLATION)
+        return
+    await websocket.accept()
+    await ChatSocket(websocket, state).run()
+
+
+__all__ = ["ChatSocket", "CloseCode", "chat_endpoint"]

@@ -1,0 +1,1 @@
+"""The shopdesk command and its subcommands, the terminal chat client."""

@@ -1,0 +1,83 @@
+"""`shopdesk serve` (the web app on uvicorn) and `shopdesk chat` (a terminal client for it)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from agent.app.offline_env import use_offline_env
+from agent.cli.main import get_settings
+
+
+@click.command()
+@click.option("--host", help="Interface to listen on [SHOPDESK_HOST, default 127.0.0.1]")
+@click.option("--port", type=int, help="Port [SHOPDESK_PORT, default 8000]")
+@click.option("--log-level", default="info", show_default=True)
+def serve(host: str | None, port: int | None, log_level: str) -> None:
+    """Serve the chat websocket, the REST API and the widget."""
+    use_offline_env()
+    settings = get_settings(host=host, port=port)
+    import uvicorn
+
+    from agent.app.background import uvicorn_options
+    from agent.app.server import build_app
+    from knowledge.embedding import warm_up_queries
+
+    # Load the embedding model (and its frozen query copy) before the first shopper arrives.
+    warm_up_queries()
+    app = build_app(settings)
+    click.echo(f"shopdesk on http://{settings.host}:{settings.port}  (websocket /ws)")
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        **uvicorn_options(settings),
+    )
+
+
+@click.command()
+@click.option("--url", help="ws:// URL of a running server; default: start one in-process")
+@click.option("--conversation", "conversation_id", help="Resume this conversation id")
+@click.option("--email", help="Sign in as this shopper (signed with the store secret)")
+@click.option(
+    "--stream/--no-stream", default=None, help="Show text as it streams (default: on a tty)"
+)
+def chat(
+    url: str | None, conversation_id: str | None, email: str | None, stream: bool | None
+) -> None:
+    """Chat with the agent in the terminal (lines from stdin; y/n answers confirmations)."""
+    use_offline_env()
+    settings = get_settings()
+    from agent.chat.identity import sign_email
+    from agent.cli.chat_client import ChatClient
+
+    identity = {"email": email, "signature": sign_email(email, settings.secret)} if email else None
+    server = None
+    if url is None:
+        from agent.app.background import BackgroundServer
+        from agent.app.server import build_app
+
+        def make(port: int):
+            return build_app(settings.model_copy(update={"port": port}))
+
+        click.echo("starting shopdesk in-process…", err=True)
+        server = BackgroundServer(make).start()
+        url = server.ws_url
+    try:
+        client = ChatClient(url, conversation_id=conversation_id, identity=identity, stream=stream)
+        result = asyncio.run(client.run())
+        if result.conversation_id:
+            where = f" --url {url}" if server is None else " (same --data)"
+            click.echo(
+                f"(resume with: shopdesk chat --conversation {result.conversation_id}{where})",
+                err=True,
+            )
+    except OSError as exc:
+        click.echo(f"error: cannot reach {url}: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        if server is not None:
+            server.stop()

@@ -1,0 +1,1 @@
+"""The staff console: sign-in, inbox, returns queue, knowledge editor, leads, insights."""

@@ -1,0 +1,321 @@
+"""The staff inbox: conversation status for people, assignee, tags, notes, live events and webhooks.
+
+Statuses: `open` (the AI answers), `pending` (a person is needed), `assigned` (a person owns it),
+`resolved`. While a conversation is `pending` or `assigned` the AI does not answer: shopper messages
+are stored and shown to staff. Rows written before the console existed said `handoff` / `closed`;
+migration agent_0002 rewrites them and `normalize_status` reads any that slip through.
+
+The console's columns live on `agent_conversations` (migration agent_0002); this module reads and
+writes them with its own table object so the conversation store keeps its hot-path statements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from agent.store.conversations import ConversationStore, messages_t
+
+log = logging.getLogger("shopdesk.inbox")
+
+CONSOLE_STATUSES = ("open", "pending", "assigned", "resolved")
+HUMAN_STATUSES = frozenset({"pending", "assigned"})
+LEGACY = {"handoff": "pending", "closed": "resolved"}
+WEBHOOK_EVENTS = ("conversation.handoff", "conversation.resolved")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WAITING_TEXT = "A member of our team will reply here."
+AWAY_TEXT = (
+    "Our team is away right now. Leave your email address here and we'll follow up by email."
+)
+
+
+def within_business_hours(settings: Any, now: datetime) -> bool:
+    local = now.astimezone(ZoneInfo(settings.business_timezone))
+    days = {d.strip().lower()[:3] for d in settings.business_days.split(",") if d.strip()}
+    if DAYS[local.weekday()] not in days:
+        return False
+    start, end = settings.business_hours.split("-")
+    return start <= local.strftime("%H:%M") < end
+
+
+_meta = sa.MetaData()
+TS = sa.DateTime(timezone=True)
+conv_t = sa.Table(
+    "agent_conversations",
+    _meta,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("status", sa.String(16)),
+    sa.Column("customer_email", sa.String(320)),
+    sa.Column("created_at", TS),
+    sa.Column("updated_at", TS),
+    sa.Column("assignee", sa.String(200)),
+    sa.Column("tags", sa.JSON),
+    sa.Column("notes", sa.JSON),
+    sa.Column("follow_up_email", sa.String(320)),
+)
+
+
+def normalize_status(status: str) -> str:
+    return LEGACY.get(status, status)
+
+
+@dataclass
+class InboxItem:
+    id: str
+    status: str
+    customer_email: str | None
+    created_at: datetime
+    updated_at: datetime
+    assignee: str | None = None
+    tags: list[str] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    follow_up_email: str | None = None
+    preview: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "customer_email": self.customer_email,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "assignee": self.assignee,
+            "tags": self.tags,
+            "notes": self.notes,
+            "follow_up_email": self.follow_up_email,
+            "preview": self.preview,
+        }
+
+
+def _aware(value: datetime) -> datetime:
+    from datetime import UTC
+
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _item(row: Any) -> InboxItem:
+    return InboxItem(
+        id=row.id,
+        status=normalize_status(row.status),
+        customer_email=row.customer_email,
+        created_at=_aware(row.created_at),
+        updated_at=_aware(row.updated_at),
+        assignee=row.assignee,
+        tags=list(row.tags or []),
+        notes=list(row.notes or []),
+        follow_up_email=row.follow_up_email,
+    )
+
+
+class InboxStore:
+    """Synchronous reads and writes; call them through `store.acall` (the store's executor)."""
+
+    def __init__(self, store: ConversationStore) -> None:
+        self.store = store
+        self.engine = store.engine
+
+    def list(
+        self, *, status: str | None = None, query: str = "", limit: int = 100
+    ) -> list[InboxItem]:
+        stmt = sa.select(conv_t).order_by(conv_t.c.updated_at.desc(), conv_t.c.id).limit(limit)
+        if status:
+            stmt = stmt.where(
+                conv_t.c.status.in_([status, *[k for k, v in LEGACY.items() if v == status]])
+            )
+        query = query.strip()
+        if query:
+            like = f"%{query.lower()}%"
+            # An order number is mentioned in a message (or an action's arguments/result).
+            mentioned = sa.exists().where(
+                messages_t.c.conversation_id == conv_t.c.id,
+                sa.func.lower(sa.cast(messages_t.c.content, sa.Text)).like(like),
+            )
+            stmt = stmt.where(
+                sa.or_(
+                    sa.func.lower(conv_t.c.customer_email).like(like),
+                    sa.func.lower(conv_t.c.follow_up_email).like(like),
+                    mentioned,
+                )
+            )
+        with self.engine.connect() as conn:
+            items = [_item(row) for row in conn.execute(stmt)]
+            for item in items:
+                item.preview = self._preview(conn, item.id)
+        return items
+
+    def _preview(self, conn: Any, conv_id: str) -> str:
+        row = conn.execute(
+            sa.select(messages_t.c.role, messages_t.c.content)
+            .where(
+                messages_t.c.conversation_id == conv_id,
+                messages_t.c.role.in_(["user", "assistant", "agent"]),
+            )
+            .order_by(messages_t.c.seq.desc())
+            .limit(5)
+        ).all()
+        for role, content in row:
+            text = content.get("content") if isinstance(content, dict) else None
+            if isinstance(text, str) and text.strip():
+                prefix = {"user": "", "assistant": "AI: ", "agent": "Staff: "}[role]
+                return (prefix + text.replace("**", "").strip())[:140]
+        return ""
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(CONSOLE_STATUSES, 0)
+        with self.engine.connect() as conn:
+            for status, n in conn.execute(
+                sa.select(conv_t.c.status, sa.func.count()).group_by(conv_t.c.status)
+            ):
+                key = normalize_status(status)
+                if key in out:
+                    out[key] += n
+        return out
+
+    def get(self, conv_id: str) -> InboxItem | None:
+        if not conv_id or len(conv_id) > 64:
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(conv_t).where(conv_t.c.id == conv_id)).first()
+        return _item(row) if row else None
+
+    def latest_for(self, email: str) -> str | None:
+        """The shopper's most recently active conversation (to tell them about a decision)."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(conv_t.c.id)
+                .where(sa.func.lower(conv_t.c.customer_email) == email.strip().lower())
+                .order_by(conv_t.c.updated_at.desc())
+                .limit(1)
+            ).scalar()
+
+    def status(self, conv_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.select(conv_t.c.status).where(conv_t.c.id == conv_id)).scalar()
+        return normalize_status(value) if value else None
+
+    def update(self, conv_id: str, **values: Any) -> None:
+        values["updated_at"] = self.store._clock()
+        with self.engine.begin() as conn:
+            conn.execute(conv_t.update().where(conv_t.c.id == conv_id).values(**values))
+
+    def add_note(self, conv_id: str, author: str, text: str, at: datetime) -> None:
+        with self.engine.begin() as conn:
+            notes = conn.execute(sa.select(conv_t.c.notes).where(conv_t.c.id == conv_id)).scalar()
+            notes = [*(notes or []), {"author": author, "text": text, "at": at.isoformat()}]
+            conn.execute(conv_t.update().where(conv_t.c.id == conv_id).values(notes=notes))
+
+
+class Broadcaster:
+    """Fan-out of small JSON events to every signed-in console (server-sent events)."""
+
+    def __init__(self) -> None:
+        self._queues: set[asyncio.Queue[dict[str, Any]]] = set()
+
+    def publish(self, event: dict[str, Any]) -> None:
+        for queue in list(self._queues):
+            with contextlib.suppress(asyncio.QueueFull):  # a stuck console misses events; it
+                queue.put_nowait(event)  # re-reads the whole list when it reconnects anyway
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=100)
+        self._queues.add(queue)
+        try:
+            yield queue
+        finally:
+            self._queues.discard(queue)
+
+    @property
+    def listeners(self) -> int:
+        return len(self._queues)
+
+
+class Inbox:
+    """What the chat side tells the console: a handoff, a shopper message; plus the webhooks."""
+
+    def __init__(self, store: ConversationStore, services: Any, settings: Any) -> None:
+        self.store = store
+        self.settings = settings
+        self.data = InboxStore(store)
+        self.services = services
+        self.events = Broadcaster()
+
+    def publish(self, kind: str, conv_id: str) -> None:
+        self.events.publish({"type": kind, "conversation_id": conv_id})
+
+    async def handoff(self, conv_id: str, reason: str) -> None:
+        await self.store.acall(self.data.update, conv_id, status="pending")
+        await self.webhook("conversation.handoff", conv_id, reason=reason)
+        self.publish("conversation.handoff", conv_id)
+
+    def handoff_event(self, event: Any) -> str:
+        """The `handoff` event for the widget, with what to tell the shopper (extra fields)."""
+        away = not within_business_hours(self.settings, self.settings.clock())
+        extra = {"ask_email": away, "message": AWAY_TEXT if away else WAITING_TEXT}
+        return json.dumps(event.model_dump(mode="json") | extra)
+
+    async def shopper_message(self, session: Any, text: str) -> bool:
+        """Called with each stored shopper message; True when a person owns the conversation
+        (no AI turn: the message waits for staff, and an email left while away is kept)."""
+        self.publish("conversation.message", session.id)
+        if session.human is None:
+            status = await self.store.acall(self.data.status, session.id)
+            session.human = status in HUMAN_STATUSES
+        if not session.human:
+            return False
+        ack: dict[str, Any] = {"type": "message_received"}
+        found = EMAIL.search(text)
+        if found:
+            item = await self.store.acall(self.data.get, session.id)
+            if item is not None and not item.follow_up_email:
+                email = found.group(0).strip(".,;").lower()
+                await self.store.acall(self.data.update, session.id, follow_up_email=email)
+                ack["notice"] = f"Thanks — we'll follow up at {email} if we miss you here."
+                self.publish("conversation.updated", session.id)
+        await session.emit_text(json.dumps(ack))
+        return True
+
+    async def webhook(self, event: str, conv_id: str, **extra: Any) -> None:
+        """Enqueue a `conversation.*` delivery in the actions' webhook outbox."""
+        webhooks = getattr(self.services, "webhooks", None)
+        if webhooks is None:
+            return
+        item = await self.store.acall(self.data.get, conv_id)
+        data = {"conversation_id": conv_id, **extra}
+        if item is not None:
+            data |= {"status": item.status, "customer_email": item.customer_email,
+                     "assignee": item.assignee}  # fmt: skip
+
+        def write() -> None:
+            with self.services.store.writing() as s:
+                webhooks.enqueue(s, event, data)
+            webhooks.wake()
+
+        try:
+            await asyncio.to_thread(write)
+        except Exception:  # a webhook must never break the chat
+            log.exception("could not enqueue %s for %s", event, conv_id)
+
+
+__all__ = [
+    "CONSOLE_STATUSES",
+    "HUMAN_STATUSES",
+    "WEBHOOK_EVENTS",
+    "Broadcaster",
+    "Inbox",
+    "InboxItem",
+    "InboxStore",
+    "normalize_status",
+    "within_business_hours",
+]

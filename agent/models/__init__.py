@@ -1,0 +1,1 @@
+"""The models: the litellm adapter and the embedded offline default model."""

@@ -1,0 +1,173 @@
+"""What the conversation so far establishes: the order, email, item, reason and resolution the
+shopper gave, and what the actions returned. Read from the messages on every call, newest first."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agent.models.offline import slots
+from agent.models.offline.routing import FLOWS, Tool, classify, read_tools
+from agent.models.offline.state import Conversation, ToolOutcome, read_conversation
+
+
+class Memory:
+    def __init__(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> None:
+        self.conv: Conversation = read_conversation(messages)
+        self.tools: dict[str, Tool] = read_tools(tools)
+        self.facts = self.conv.facts
+        self.order_re = slots.order_pattern(self.facts.order_id_pattern)
+        self.turn: list[ToolOutcome] = self.conv.this_turn()
+        self.text = self.conv.last_user_text
+
+    def gives_details(self) -> bool:
+        """Does the latest message carry details an ongoing request was waiting for?"""
+        text = self.text
+        return bool(
+            slots.find_order_ids(text, self.order_re)
+            or slots.find_emails(text)
+            or slots.find_reason(text)
+            or (len(slots.words(text)) <= 8 and self.match_item_any(text))
+        )
+
+    def ongoing_flow(self) -> str | None:
+        """The request the shopper was in the middle of, if the assistant's last words asked for
+        something (a question mark) and the latest message is a reply to it."""
+        asked = self.conv.previous_assistant_text().rstrip().endswith("?")
+        if not asked and not self.gives_details():
+            return None
+        for _index, text in reversed(self.conv.user_turns[:-1]):
+            intent = classify(text, self.tools, self.order_re)
+            if intent in FLOWS or intent.startswith("tool:"):
+                return intent
+            if intent in ("question", "greeting", "thanks", "person", "no"):
+                return None
+        return None
+
+    def scope_start(self) -> int:
+        """Details count from the last authorization (or its decline): a new return starts fresh."""
+        start = -1
+        for outcome in self.conv.outcomes:
+            if outcome.index > self.conv.last_user_index:
+                continue
+            # A refusal does not end it: the shopper may add that it arrived damaged, say.
+            if outcome.name == "create_return_authorization":
+                start = outcome.index
+        return start
+
+    def user_texts(self, since: int = -1) -> list[str]:
+        """The shopper's messages after `since`, newest first."""
+        return [text for index, text in reversed(self.conv.user_turns) if index > since]
+
+    def order_id(self) -> str | None:
+        for text in self.user_texts():
+            found = slots.find_order_ids(text, self.order_re)
+            if found:
+                return found[-1]
+        lookup = self.conv.last("lookup_order", ok=True)
+        return str(lookup.result.get("order_id")) if lookup else None
+
+    def email(self) -> str | None:
+        for text in self.user_texts():
+            found = slots.find_emails(text)
+            if found:
+                return found[-1]
+        return self.facts.customer_email
+
+    def order(self, order_id: str) -> dict[str, Any] | None:
+        """The order a successful lookup returned for this number (the shopper is verified)."""
+        for outcome in reversed(self.conv.outcomes):
+            if outcome.name == "lookup_order" and outcome.ok:
+                if same_order(order_id, str(outcome.result.get("order_id", ""))) or same_order(
+                    order_id, str(outcome.arguments.get("order_id", ""))
+                ):
+                    return outcome.result
+        return None
+
+    def match_item_any(self, text: str) -> bool:
+        lookup = self.conv.last("lookup_order", ok=True)
+        return bool(lookup and slots.match_items(text, lookup.result.get("items") or []))
+
+    def offered_checks(self, since: int) -> list[ToolOutcome]:
+        """The eligibility checks of the latest round of checking (one per item asked about)."""
+        checks = [
+            o for o in self.conv.outcomes if o.name == "check_eligibility" and o.index > since
+        ]
+        if not checks:
+            return []
+        last_user_before = max(
+            (index for index, _ in self.conv.user_turns if index < checks[-1].index), default=-1
+        )
+        return [o for o in checks if o.index > last_user_before]
+
+    def items(self, order: dict[str, Any], since: int) -> list[tuple[dict[str, Any], int]]:
+        """The order lines (with quantities) the shopper's latest naming message points at."""
+        lines = order.get("items") or []
+        for text in self.user_texts(since):
+            found = slots.match_items(text, lines)
+            if len(found) == 1:
+                wanted = slots.find_quantity(text) or 1
+                return [(found[0], max(1, min(wanted, int(found[0].get("quantity") or 1))))]
+            if found:
+                return [(item, 1) for item in found]
+        if len(lines) == 1:
+            return [(lines[0], 1)]
+        return []
+
+    def reason(self, since: int) -> str | None:
+        allowed = (
+            self.tools["check_eligibility"].enum("reason")
+            if "check_eligibility" in self.tools
+            else None
+        )
+        for text in self.user_texts(since):
+            found = slots.find_reason(text, allowed)
+            if found:
+                return found
+        return None
+
+    def resolution(self, since: int) -> str:
+        tool = self.tools.get("create_return_authorization")
+        allowed = tool.enum("resolution") if tool else None
+        for text in self.user_texts(since):
+            found = slots.find_resolution(text, allowed)
+            if found:
+                return found
+        default = tool.default("resolution") if tool else None
+        return str(default or (allowed[0] if allowed else "refund"))
+
+    @staticmethod
+    def eligible(outcome: ToolOutcome) -> bool:
+        if "eligible" in outcome.result:
+            return bool(outcome.result["eligible"])
+        lines = outcome.result.get("lines") or []
+        return bool(lines) and all(line.get("eligible") for line in lines)
+
+    def last_rma(self) -> dict[str, Any] | None:
+        created = self.conv.last("create_return_authorization", ok=True)
+        return created.result if created else None
+
+    def known_values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {"order_id": self.order_id(), "email": self.email()}
+        rma = self.last_rma()
+        if rma:
+            values["rma_id"] = rma.get("rma_id")
+        label = self.conv.last("generate_label", ok=True)
+        if label:
+            values["tracking_number"] = label.result.get("tracking_number")
+        reason = self.reason(self.scope_start())
+        if reason:
+            values["reason"] = reason
+        return values
+
+
+def same_order(a: str, b: str) -> bool:
+    def norm(value: str) -> str:
+        return re.sub(r"[\s#]", "", value).upper()
+
+    def digits(value: str) -> str:
+        return "".join(ch for ch in value if ch.isdigit())
+
+    if not a or not b:
+        return False
+    return norm(a) == norm(b) or (digits(a) != "" and digits(a) == digits(b))

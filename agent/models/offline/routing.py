@@ -1,0 +1,194 @@
+"""Recognising what the shopper wants from their latest words, and reading the tools on offer.
+
+Intents: yes, no, person, greeting, thanks, track, label, return, lookup, tool:<name> (a developer's
+own action, matched on its examples), question, or '' (no request of its own: details for one
+already under way). Regular expressions, not a model: predictable, and easy to read in a review.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.models.offline import slots
+
+OFFER_RETURN = "Shall I start this return for you?"
+OFFER_LABEL = "Would you like me to create the prepaid return label now?"
+OFFER_PERSON = "Would you like me to pass you to a person from the store?"
+ASK_REASON_EXAMPLES = (
+    "for example, you changed your mind, it arrived damaged, it's the wrong size, "
+    "or we made a mistake with it"
+)
+
+PERSON_RE = re.compile(
+    r"\b(?:human|real person|a person|someone|somebody|agent|representative|staff|"
+    r"customer service|support team|speak to|talk to)\b",
+    re.I,
+)
+GREETING_RE = re.compile(
+    r"^\s*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening))\b(?:\s+there)?[\s!.,]*", re.I
+)
+SMALL_TALK = frozenset("how are you doing going today everyone team folks it's is".split())
+THANKS_RE = re.compile(r"^\s*(?:thanks|thank you|thx|cheers|great,? thanks)\b", re.I)
+TRACK_RE = re.compile(
+    r"\b(?:track|tracking|where(?:'s| is) (?:my|the)\s+(?:\w+\s+)?(?:parcel|package|order|"
+    r"delivery|shipment|return|item)|where(?:'s| is) it|has it shipped|shipped yet|"
+    r"when will (?:it|my \w+) (?:arrive|come|be delivered)|delivery status|not arrived|"
+    r"hasn't arrived|has not arrived|still waiting)\b",
+    re.I,
+)
+LABEL_RE = re.compile(r"\b(?:label|shipping slip|postage)\b", re.I)
+RETURN_RE = re.compile(
+    r"\b(?:return|returning|send (?:it|this|them|the \w+) back|sending (?:it|this|them) back|"
+    r"refund|exchange|replacement|money back)\b",
+    re.I,
+)
+# "I want to return…", "please start a return…" act; "can I return…?" asks about the policy.
+ACT_RE = re.compile(
+    r"\b(?:i want|i'd like|i would like|i need|i wanna|i'm returning|im returning|help me|"
+    r"please|start (?:a|the|my) return|let's|lets|go ahead|i'd love|can you|could you|"
+    r"would you|return (?:it|this|them)\b|from my order|my order)",
+    re.I,
+)
+QUESTION_START_RE = re.compile(
+    r"^\s*(?:can|could|do|does|is|are|what|what's|how|when|which|why|will|if|may)\b", re.I
+)
+LOOKUP_RE = re.compile(
+    r"\b(?:my order|order status|status of (?:my )?order|look ?up|check (?:on )?my order)\b", re.I
+)
+
+FLOWS = ("return", "track", "label", "lookup")
+HANDOFF_TOOL = "handoff_to_human"  # the loop's own tool (agent.turn.loop.HANDOFF_TOOL)
+
+
+@dataclass
+class Tool:
+    name: str
+    description: str
+    properties: dict[str, Any]
+    required: list[str]
+    examples: list[str] = field(default_factory=list)
+    defs: dict[str, Any] = field(default_factory=dict)
+
+    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return self.defs.get(ref.rsplit("/", 1)[-1], {})
+        return schema
+
+    def enum(self, param: str) -> list[str] | None:
+        schema = self._resolve(self.properties.get(param, {}))
+        for option in [schema, *schema.get("anyOf", [])]:
+            option = self._resolve(option)
+            if "enum" in option:
+                return [str(v) for v in option["enum"]]
+        return None
+
+    def default(self, param: str) -> Any:
+        return self.properties.get(param, {}).get("default")
+
+
+def read_tools(tools: list[dict[str, Any]]) -> dict[str, Tool]:
+    catalogue: dict[str, Tool] = {}
+    for tool in tools:
+        function = tool.get("function") or {}
+        name = str(function.get("name") or "")
+        description = str(function.get("description") or "")
+        params = function.get("parameters") or {}
+        examples = []
+        if "Examples:" in description:
+            description, _, tail = description.partition("Examples:")
+            examples = re.findall(r'"((?:[^"\\]|\\.)*)"', tail)
+        examples += [str(e) for e in tool.get("examples") or function.get("x-examples") or []]
+        catalogue[name] = Tool(
+            name=name,
+            description=description.strip(),
+            properties=params.get("properties") or {},
+            required=list(params.get("required") or []),
+            examples=examples,
+            defs=params.get("$defs") or {},
+        )
+    return catalogue
+
+
+# Classifying the shopper's latest words ---------------------------------------------------------
+def classify(text: str, tools: dict[str, Tool], order_re: re.Pattern[str]) -> str:
+    """One of: yes, no, person, greeting, thanks, track, label, return, lookup, tool:<name>,
+    question, or '' (nothing recognisable: details for an ongoing request)."""
+    greeting = GREETING_RE.match(text)
+    if greeting:  # "Hi! Can I return…" is the question; "hi, how are you?" is a greeting
+        rest = text[greeting.end() :]
+        if all(word in SMALL_TALK for word in slots.words(rest)):
+            return "greeting"
+        text = rest
+    short = len(slots.words(text)) <= 6
+    if short and slots.is_no(text):
+        return "no"
+    if short and slots.is_yes(text):
+        return "yes"
+    if PERSON_RE.search(text) and re.search(
+        r"\b(?:talk|speak|chat|person|human|agent)\b", text, re.I
+    ):
+        return "person"
+    if THANKS_RE.match(text) and short:
+        return "thanks"
+    has_order = bool(slots.find_order_ids(text, order_re))
+    custom = _best_custom_tool(text, tools)
+    if custom:
+        return f"tool:{custom}"
+    if TRACK_RE.search(text) and "fetch_tracking" in tools:
+        return "track"
+    if LABEL_RE.search(text) and "generate_label" in tools and not QUESTION_START_RE.match(text):
+        return "label"
+    if (
+        LABEL_RE.search(text)
+        and "generate_label" in tools
+        and re.search(r"\b(my|the)\b", text, re.I)
+    ):
+        return "label"
+    is_question = QUESTION_START_RE.match(text) is not None
+    if RETURN_RE.search(text) and "check_eligibility" in tools:
+        if has_order or ACT_RE.search(text) or not is_question:
+            return "return"
+        return "question"
+    if (
+        slots.find_reason(text)
+        and not is_question
+        and re.search(r"\b(?:my|it|arrived|came)\b", text, re.I)
+    ):
+        return "return"
+    asks_us = re.search(r"\b(?:can|could|would|will) you\b|\bplease\b", text, re.I) is not None
+    if LOOKUP_RE.search(text) and (asks_us or not is_question) and "lookup_order" in tools:
+        return "lookup"
+    if has_order or slots.find_emails(text):
+        return ""  # details: for the request under way, or (with none) an order lookup
+    if is_question or text.strip().endswith("?") or len(slots.words(text)) > 8:
+        return "question"
+    return ""
+
+
+BUILTIN = {
+    "lookup_order",
+    "check_eligibility",
+    "create_return_authorization",
+    "generate_label",
+    "fetch_tracking",
+    "capture_lead",  # no offline flow: the widget's form captures leads without the model
+    HANDOFF_TOOL,
+}
+
+
+def _best_custom_tool(text: str, tools: dict[str, Tool]) -> str | None:
+    """A developer's own action whose examples the text closely matches."""
+    best, best_score = None, 0.0
+    terms = slots.content_terms(text)
+    for tool in tools.values():
+        if tool.name in BUILTIN:
+            continue
+        for example in tool.examples or [tool.description]:
+            shared = terms & slots.content_terms(example)
+            score = len(shared) / max(1, len(slots.content_terms(example)))
+            if len(shared) >= 2 and score >= 0.5 and score > best_score:
+                best, best_score = tool.name, score
+    return best

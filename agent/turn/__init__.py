@@ -1,0 +1,1 @@
+"""The turn: the tool-calling loop, citations, the system prompt."""
