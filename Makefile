@@ -10,7 +10,7 @@ export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run test bench lint format clean
+.PHONY: install run test test-shifted screenshots bench lint format clean
 
 install: $(STAMP)
 
@@ -33,6 +33,17 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# The same suite with Python's wall clock moved 400 days ahead (time-machine, in every thread, so in
+# the servers the tests start too): a test that takes an expectation from the date fails here.
+SHIFT_DAYS ?= 400
+test-shifted: install
+	SHOPDESK_TEST_SHIFT_DAYS=$(SHIFT_DAYS) $(BIN)/python -m pytest
+
+# Refresh README's screenshots on purpose; test runs write theirs to a temporary folder.
+screenshots: install
+	SHOPDESK_TEST_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/test_console_browser.py tests/test_owner_browser.py
+	$(BIN)/python tests/browser.py
 
 bench: install
 	$(BIN)/python bench/knowledge.py

@@ -11,7 +11,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -57,14 +57,14 @@ class LocalCarrier:
         data_dir: Path,
         public_url: str,
         *,
-        clock: Callable[[], datetime] | None = None,
+        clock: Callable[[], datetime],
         store: OrderStore | None = None,
         returns_address: tuple[str, ...] = DEFAULT_RETURNS_ADDRESS,
     ) -> None:
         self.labels_dir = Path(data_dir) / "labels"
         self.events_dir = Path(data_dir) / "carrier"
         self.public_url = public_url.rstrip("/")
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock
         self.store = store
         self.returns_address = returns_address
 

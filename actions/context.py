@@ -17,14 +17,17 @@ def _new_key() -> str:
     return uuid.uuid4().hex
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ActionContext:
     """One action call's world: the shopper verified in this conversation (or None), the services
-    (order store, policy, workflow, carrier), the clock reading for the call and its idempotency key."""
+    (order store, policy, workflow, carrier), the clock reading for the call and its idempotency key.
+
+    `now` is required: it is a reading of the product's one clock (`services.clock()`), never a
+    default taken from the wall clock."""
 
     services: ActionServices | Any
+    now: datetime
     customer_email: str | None = None
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
     idempotency_key: str = field(default_factory=_new_key)
     conversation_id: str | None = None
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from reportlab.graphics.barcode import code128
 from reportlab.lib.units import inch
+from reportlab.lib.utils import TimeStamp
 from reportlab.pdfgen import canvas
 
 WIDTH, HEIGHT = 4 * inch, 6 * inch
@@ -26,6 +27,7 @@ def draw_label(
     created: datetime,
 ) -> None:
     c = canvas.Canvas(str(path), pagesize=(WIDTH, HEIGHT))
+    c._doc._timeStamp = _timestamp(created)
     c.setTitle(f"Return label {tracking_number}")
     c.setAuthor("shopdesk local carrier")
     top = HEIGHT - MARGIN
@@ -58,6 +60,19 @@ def draw_label(
     c.drawCentredString(WIDTH / 2, MARGIN + 12, tracking_number)
     c.showPage()
     c.save()
+
+
+def _timestamp(created: datetime) -> TimeStamp:
+    """The PDF's CreationDate/ModDate from the product's clock: reportlab would read the wall
+    clock, and a label made under a pinned clock would then say two different dates."""
+    stamp = TimeStamp(invariant=True)
+    utc = created.astimezone(UTC)
+    stamp.t = utc.timestamp()
+    stamp.lt = tuple(utc.timetuple())
+    stamp.YMDhms = stamp.lt[:6]
+    stamp.dhh = stamp.dmm = 0
+    stamp.tzname = "UTC"
+    return stamp
 
 
 def _block(c: canvas.Canvas, title: str, lines: Sequence[str], y: float, *, size: int) -> float:

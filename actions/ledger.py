@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -63,9 +63,9 @@ class LedgerGateway:
 
     name = "ledger"
 
-    def __init__(self, store: OrderStore, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, store: OrderStore, clock: Callable[[], datetime]) -> None:
         self.store = store
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock
 
     def _existing(self, key: str, rma_id: str) -> RefundRecord | None:
         with self.store.reading() as s:

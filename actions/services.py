@@ -60,7 +60,7 @@ def build_services(
     store = OrderStore(database_url)
     if migrate:
         store.migrate()
-    webhooks = WebhookService(store, **(webhook_options or {}))
+    webhooks = WebhookService(store, clock=clock, **(webhook_options or {}))
     ledger = LedgerGateway(store, clock)
     workflow = ReturnsWorkflow(store, clock=clock, payments=ledger, webhooks=webhooks)
     carrier = LocalCarrier(data_dir, public_url, clock=clock, store=store)

@@ -57,14 +57,15 @@ class WebhookService:
         max_attempts: int = 8,
         timeout: float = 10.0,
         poll_interval: float = 2.0,
-        clock: Callable[[], datetime] | None = None,
+        clock: Callable[[], datetime],
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.store = store
         self.base_delay, self.max_delay, self.max_attempts = base_delay, max_delay, max_attempts
         self.timeout, self.poll_interval = timeout, poll_interval
-        # Real time, not the demo `--now`: backoff is about seconds that actually pass.
-        self.clock = clock or (lambda: datetime.now(UTC))
+        # The product's clock: it advances in real time even when pinned, so backoff waits real
+        # seconds, and delivery times agree with the returns they report.
+        self.clock = clock
         self._transport = transport
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

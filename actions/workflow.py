@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -77,12 +77,12 @@ class ReturnsWorkflow:
         self,
         store: OrderStore,
         *,
-        clock: Callable[[], datetime] | None = None,
+        clock: Callable[[], datetime],
         payments: PaymentGateway | None = None,
         webhooks: WebhookService | None = None,
     ) -> None:
         self.store = store
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock
         self.payments = payments
         self.webhooks = webhooks
 

@@ -143,7 +143,7 @@ def save(
     expected_sha1: str | None,
     backup_dir: Path,
     *,
-    now: datetime | None = None,
+    now: datetime,
 ) -> SaveResult:
     """Validate, write atomically, back up the previous version, re-index.
 
@@ -183,7 +183,7 @@ def save(
         before = _file_chunks(kb, source)
         backup = None
         if current is not None and current != data:
-            backup = _backup(backup_root, source, current, now or datetime.now(UTC))
+            backup = _backup(backup_root, source, current, now)
         if current != data:
             _write_atomic(path, data)
     run = kb.index()

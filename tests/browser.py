@@ -241,6 +241,35 @@ def wait_until(page: Any, check: Callable[[], bool], timeout: float = 20.0, what
         page.wait_for_timeout(50)
 
 
+# Counts the sockets the page opens and the closes it has seen, in the page itself: after the fake
+# clock has run every timer due, "no reconnect" is then a fact to read, not a wait to sit out. It
+# also records each timer's delay, so a backoff is read from what the widget scheduled.
+COUNT_SOCKETS = """(() => {
+  const Base = window.WebSocket;
+  const schedule = window.setTimeout;
+  window.__sockets = {opened: 0, closed: 0, delays: []};
+  window.setTimeout = function (fn, ms, ...rest) {
+    window.__sockets.delays.push(Number(ms) || 0);
+    return schedule.call(this, fn, ms, ...rest);
+  };
+  window.WebSocket = class extends Base {
+    constructor(...args) {
+      super(...args);
+      window.__sockets.opened += 1;
+      this.addEventListener("close", () => { window.__sockets.closed += 1; });
+    }
+  };
+})();"""
+
+
+def run_timers_then_count_sockets(page: Any, closes: int, ms: int = 60_000) -> int:
+    """Wait until the page has seen `closes` socket closes, run every timer due in the next `ms` of
+    the page's fake clock (a reconnect's backoff is at most 8 s), and return the sockets opened."""
+    page.wait_for_function(f"() => window.__sockets.closed >= {closes}")
+    page.clock.run_for(ms)
+    return int(page.evaluate("window.__sockets.opened"))
+
+
 def open_widget(page: Any) -> None:
     page.locator(f"{W} .sd-bubble").click()
     page.locator(f"{W} .sd-input").wait_for(state="visible")

@@ -1,10 +1,16 @@
-"""Shared test set-up: offline environment, and a database URL for SQLite and (when asked) PostgreSQL."""
+"""Shared test set-up: offline environment, an isolated environment for the settings, the optional
+shifted wall clock, screenshots, and a database URL for SQLite and (when asked) PostgreSQL.
+
+Variables the tests themselves read are `SHOPDESK_TEST_*`; every other `SHOPDESK_*` of the
+developer's shell is removed before each test, so `Settings()` sees only what a test sets.
+"""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +24,50 @@ use_offline_env()
 POSTGRES_URL = os.environ.get("SHOPDESK_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
+# `SHOPDESK_TEST_SHIFT_DAYS=400` moves Python's wall clock (time.time, datetime.now, in every
+# thread, so in the uvicorn servers the tests start too) that many days ahead for the whole run,
+# still ticking. A test that takes an expectation from the wall clock fails under it. Monotonic
+# clocks are left alone: timeouts keep working.
+SHIFT_DAYS = int(os.environ.get("SHOPDESK_TEST_SHIFT_DAYS") or 0)
+_traveller: Any = None
+if SHIFT_DAYS:
+    import time_machine
 
-def pytest_report_header(config: pytest.Config) -> str:
-    if POSTGRES_URL:
-        return "shopdesk: database tests run on SQLite and PostgreSQL"
-    return "shopdesk: database tests run on SQLite only (set SHOPDESK_TEST_POSTGRES_URL for PostgreSQL)"
+    _traveller = time_machine.travel(datetime.now(UTC) + timedelta(days=SHIFT_DAYS), tick=True)
+    _traveller.start()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lines = [
+        "shopdesk: database tests run on SQLite and PostgreSQL"
+        if POSTGRES_URL
+        else "shopdesk: database tests run on SQLite only (set SHOPDESK_TEST_POSTGRES_URL for PostgreSQL)"
+    ]
+    if SHIFT_DAYS:
+        lines.append(
+            f"shopdesk: wall clock moved {SHIFT_DAYS} days ahead: {datetime.now(UTC):%Y-%m-%d}"
+        )
+    return lines
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No `SHOPDESK_*` of the developer's own shell reaches a test's `Settings()`."""
+    for name in list(os.environ):
+        if name.startswith("SHOPDESK_") and not name.startswith("SHOPDESK_TEST_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where browser tests save screenshots: a temporary folder, so a test run leaves the tree as
+    it found it; `make screenshots` sets SHOPDESK_TEST_SCREENSHOTS=docs to refresh README's."""
+    chosen = os.environ.get("SHOPDESK_TEST_SCREENSHOTS")
+    if chosen:
+        path = Path(chosen).resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture

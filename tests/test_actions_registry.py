@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -64,7 +65,9 @@ def registry() -> ActionRegistry:
 
 
 def ctx(email: str | None = None) -> ActionContext:
-    return ActionContext(services=None, customer_email=email)
+    return ActionContext(
+        services=None, customer_email=email, now=datetime(2026, 11, 21, tzinfo=UTC)
+    )
 
 
 # Schema from the signature --------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -26,6 +26,10 @@ def test_bad_clock_override_on_the_command_line_names_the_option() -> None:
 
 def test_naive_clock_override_is_read_as_utc_and_lists_split_on_commas() -> None:
     settings = load_settings(now="2026-11-20T10:00:00", actions="shop.gift, ./more.py")
+    assert settings.clock.pinned
+    settings.clock.freeze()
+    assert settings.clock().date() == date(2026, 11, 20)
+    settings.clock.set(datetime(2026, 11, 20, 10, 0))
     assert settings.clock() == datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
     assert settings.actions == ["shop.gift", "./more.py"]
 

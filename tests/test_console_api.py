@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from console_helpers import sign_in
 from starlette.testclient import TestClient
 
+from actions.clock import Clock
 from agent.app.server import build_app
 from agent.app.settings import Settings
 from agent.console.inbox import InboxStore, within_business_hours
@@ -130,7 +131,9 @@ def test_handoff_and_resolve_fire_conversation_webhooks(app_client) -> None:
 
 
 def test_old_handoff_rows_read_as_pending(tmp_path: Path) -> None:
-    store = ConversationStore(f"sqlite:///{tmp_path / 'c.db'}")
+    store = ConversationStore(
+        f"sqlite:///{tmp_path / 'c.db'}", clock=Clock(datetime(2026, 11, 21, 17, tzinfo=UTC))
+    )
     store.migrate()
     record = store.create()
     with store.engine.begin() as conn:  # a row as the pre-console server wrote it

@@ -1,7 +1,8 @@
 """The staff console in real headless Chromium: a shopper's widget and a staff member's console in
 two browser contexts against one real shopdesk server (demo clock, offline model).
 
-Also saves the README screenshots docs/console-inbox.png and docs/console-conversation.png.
+Also saves the README screenshots console-inbox.png and console-conversation.png (to docs/ under
+`make screenshots`, to a temporary folder otherwise).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from browser import (
 )
 
 pytestmark = pytest.mark.timeout(240)
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def shopper_page(pw_browser: Any, contexts: list[Any], server: AppServer) -> tup
 
 
 def test_handoff_staff_reply_and_hand_back(
-    pw_browser: Any, contexts: list[Any], server: AppServer
+    pw_browser: Any, contexts: list[Any], server: AppServer, screenshot_dir: Path
 ) -> None:
     staff = staff_page(pw_browser, contexts, server, "Sam")
     other = staff_page(pw_browser, contexts, server, "Priya")  # a second signed-in colleague
@@ -97,7 +97,7 @@ def test_handoff_staff_reply_and_hand_back(
     staff.get_by_role("button", name="Send reply").click()
     shopper.locator(f"{W} .sd-msg.sd-agent", has_text="send a photo").wait_for()
     staff.locator(".msg.staff", has_text="send a photo").wait_for()
-    staff.screenshot(path=str(DOCS / "console-conversation.png"))
+    staff.screenshot(path=str(screenshot_dir / "console-conversation.png"))
 
     # Hand back to the AI: the next question gets an AI answer again.
     staff.get_by_role("button", name="Hand back to AI").click()
@@ -136,7 +136,7 @@ def test_large_refund_waits_for_review_then_the_label(
 
 
 def test_inbox_filters_search_and_screenshot(
-    pw_browser: Any, contexts: list[Any], server: AppServer
+    pw_browser: Any, contexts: list[Any], server: AppServer, screenshot_dir: Path
 ) -> None:
     shopper, frames = shopper_page(pw_browser, contexts, server)
     converse(shopper, frames, "Can I return an engraved mug?")
@@ -152,4 +152,4 @@ def test_inbox_filters_search_and_screenshot(
     assert rows.count() == 1 and "elena.petrova@example.com" in rows.first.inner_text()
     staff.goto(server.url + "/console")
     staff.locator(".row.status-pending").first.wait_for()
-    staff.screenshot(path=str(DOCS / "console-inbox.png"))
+    staff.screenshot(path=str(screenshot_dir / "console-inbox.png"))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from actions.clock import Clock
 from agent.chat.identity import sign_email, verify_signature
 from agent.store.conversations import VERSION_TABLE, ConversationStore
 
@@ -22,7 +24,7 @@ def _head() -> str:
 
 
 def _store(url: str) -> ConversationStore:
-    store = ConversationStore(url)
+    store = ConversationStore(url, clock=Clock(datetime(2026, 11, 21, 17, tzinfo=UTC)))
     store.migrate()
     return store
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -185,13 +184,13 @@ def _big_file(n: int) -> dict:
     return {"orders": orders}
 
 
-def test_importing_ten_thousand_orders_takes_under_thirty_seconds(store: OrderStore) -> None:
+def test_ten_thousand_orders_import_whole_and_a_second_import_changes_nothing(
+    store: OrderStore,
+) -> None:
+    # How fast is bench/actions.py's question (`make bench`), not a test's.
     data = _big_file(10_000)
-    started = time.perf_counter()
     report = store.import_data(data)
-    seconds = time.perf_counter() - started
     assert report.created == 10_000 and report.customers_created == 3000
-    assert seconds < 30, f"import took {seconds:.1f}s"
     assert _counts(store)["tracking_events"] == 20_000
     again = store.import_data(data)
     assert again.unchanged == 10_000

@@ -49,7 +49,7 @@ def test_broken_front_matter_is_refused_with_the_line_and_the_file_is_untouched(
     before = (kb.kb_dir / "returns.md").read_bytes()
     broken = "---\ntitle: Returns\ntags: [returns\n---\n# Returns\n\nText.\n"
     with pytest.raises(EditError) as refused:
-        save(kb, "returns.md", broken, sha(kb, "returns.md"), backups(tmp_path))
+        save(kb, "returns.md", broken, sha(kb, "returns.md"), backups(tmp_path), now=NOW)
     assert refused.value.code == "invalid_markdown" and refused.value.status == 422
     assert refused.value.line == 3  # the unclosed `tags: [returns`
     assert refused.value.message.startswith("line 3: invalid front matter")
@@ -86,7 +86,7 @@ def test_the_save_reports_its_sections_even_when_the_watcher_indexed_them_first(
     kb = WatchedFirst(kb_dir, tmp_path / "data")
     kb.index()
     text = RETURNS.replace("delivery.", "delivery, 60 in December.") + "\n## Gift wrap\n\nFree.\n"
-    result = save(kb, "returns.md", text, sha(kb, "returns.md"), backups(tmp_path))
+    result = save(kb, "returns.md", text, sha(kb, "returns.md"), backups(tmp_path), now=NOW)
     report = result.report
     assert (report.added, report.updated, report.removed) == (1, 1, 0)
     kb.close()
@@ -105,20 +105,20 @@ def test_a_file_changed_on_disk_since_it_was_opened_is_a_conflict(kb, tmp_path):
     opened = sha(kb, "returns.md")
     (kb.kb_dir / "returns.md").write_text(RETURNS + "\nSomeone else's edit.\n", encoding="utf-8")
     with pytest.raises(EditError) as refused:
-        save(kb, "returns.md", RETURNS + "\nMine.\n", opened, backups(tmp_path))
+        save(kb, "returns.md", RETURNS + "\nMine.\n", opened, backups(tmp_path), now=NOW)
     assert (refused.value.code, refused.value.status) == ("conflict", 409)
     assert "Someone else's edit." in (kb.kb_dir / "returns.md").read_text(encoding="utf-8")
 
 
 def test_creating_a_file_that_already_exists_is_a_conflict(kb, tmp_path):
     with pytest.raises(EditError) as refused:
-        save(kb, "returns.md", RETURNS, None, backups(tmp_path))
+        save(kb, "returns.md", RETURNS, None, backups(tmp_path), now=NOW)
     assert refused.value.code == "conflict"
 
 
 def test_a_new_file_in_a_subfolder_is_created_and_indexed_without_a_backup(kb, tmp_path):
     text = "# Gift cards\n\n## Expiry\n\nGift cards never expire.\n"
-    result = save(kb, "faq/gift-cards.md", text, "", backups(tmp_path))
+    result = save(kb, "faq/gift-cards.md", text, "", backups(tmp_path), now=NOW)
     assert result.created and result.backup is None
     assert (kb.kb_dir / "faq" / "gift-cards.md").read_text(encoding="utf-8") == text
     assert "faq/gift-cards.md" in {f.source for f in kb.files()}
@@ -131,7 +131,7 @@ def test_a_new_file_in_a_subfolder_is_created_and_indexed_without_a_backup(kb, t
 )  # fmt: skip
 def test_unsafe_paths_are_refused(kb, tmp_path, source):
     with pytest.raises(EditError) as refused:
-        save(kb, source, RETURNS, None, backups(tmp_path))
+        save(kb, source, RETURNS, None, backups(tmp_path), now=NOW)
     assert (refused.value.code, refused.value.status) == ("bad_source", 400)
     assert not (tmp_path / "outside.md").exists()
 
@@ -154,18 +154,25 @@ def test_new_files_need_a_plain_name_but_existing_odd_names_stay_editable(kb):
 def test_oversized_text_is_refused_with_413(kb, tmp_path):
     huge = "# Big\n\n" + "word " * 60_000
     with pytest.raises(EditError) as refused:
-        save(kb, "returns.md", huge, sha(kb, "returns.md"), backups(tmp_path))
+        save(kb, "returns.md", huge, sha(kb, "returns.md"), backups(tmp_path), now=NOW)
     assert (refused.value.code, refused.value.status) == ("too_large", 413)
 
 
 def test_a_backup_folder_inside_the_knowledge_folder_is_a_programming_error(kb):
     with pytest.raises(ValueError):
-        save(kb, "returns.md", RETURNS + "\nx\n", sha(kb, "returns.md"), kb.kb_dir / "backups")
+        save(
+            kb,
+            "returns.md",
+            RETURNS + "\nx\n",
+            sha(kb, "returns.md"),
+            kb.kb_dir / "backups",
+            now=NOW,
+        )
 
 
 def test_browser_line_endings_are_stored_as_lf(kb, tmp_path):
     crlf = RETURNS.replace("\n", "\r\n") + "\r\nNew line."
-    save(kb, "returns.md", crlf, sha(kb, "returns.md"), backups(tmp_path))
+    save(kb, "returns.md", crlf, sha(kb, "returns.md"), backups(tmp_path), now=NOW)
     data = (kb.kb_dir / "returns.md").read_bytes()
     assert b"\r" not in data and data.endswith(b"New line.\n")
 

@@ -6,6 +6,7 @@ Tiny knowledge bases keep these fast; the embedding model loads once for the who
 from __future__ import annotations
 
 import asyncio
+import queue
 import socket
 import time
 from pathlib import Path
@@ -197,54 +198,54 @@ def test_broken_file_warns_and_keeps_its_previous_good_index(kb: KnowledgeBase, 
     assert fixed.updated == 1
 
 
-def test_watch_picks_up_an_edit_and_a_deletion_within_two_seconds(kb, kb_dir) -> None:
+def test_watch_picks_up_an_edit_and_a_deletion_on_its_own(kb, kb_dir) -> None:
     kb.index()
-    reports = []
-    watcher = kb.start_watching(on_report=reports.append)
+    reports: queue.Queue = queue.Queue()
+    watcher = kb.start_watching(on_report=reports.put)
     try:
-        assert watcher.ready.wait(5)
-        time.sleep(0.2)
-        started = time.monotonic()
+        assert watcher.ready.wait(30)
         write(kb_dir / "returns.md", RETURNS.replace("30 days", "90 days"))
-        while time.monotonic() - started < 2.0:
-            hits = kb.search("return window days", k=4, mode="keyword").passages
-            if any("90 days" in p.text for p in hits):
-                break
-            time.sleep(0.05)
-        assert any("90 days" in p.text for p in hits), "edit not visible within 2 s"
+        # The watcher's own index run reports the change (a missed event is caught by its rescan);
+        # the test never calls index() itself.
+        edited = reports.get(timeout=60)
+        assert edited.updated == 1
+        hits = kb.search("return window days", k=4, mode="keyword").passages
+        assert any("90 days" in p.text for p in hits)
 
-        started = time.monotonic()
         (kb_dir / "shipping" / "shipping.md").unlink()
-        while time.monotonic() - started < 2.0:
-            if all(c.source != "shipping/shipping.md" for c in kb.chunks()):
-                break
-            time.sleep(0.05)
+        deleted = reports.get(timeout=60)
+        assert deleted.removed >= 1
         assert all(c.source != "shipping/shipping.md" for c in kb.chunks())
         assert all(p.source != "shipping/shipping.md" for p in kb.search("parcels", k=5).passages)
     finally:
         watcher.stop()
     assert not watcher.running
-    assert reports and reports[0].updated == 1
 
 
 async def test_concurrent_asearch_is_batched_into_fewer_encodes(kb, monkeypatch) -> None:
     kb.index()
     batches: list[int] = []
     real = embedding_module._encode
+    questions = [f"question number {i} about returns and refunds" for i in range(8)]
+    encoder = embedding_module.query_encoder()
 
     def counting(texts, threads):
         batches.append(len(texts))
-        time.sleep(0.02)  # widen the window so queued queries pile up as they would under load
+        if len(batches) == 1:  # hold the first encode until every other question is queued
+            deadline = time.monotonic() + 30
+            while len(encoder._pending) < len(questions) - len(texts):
+                assert time.monotonic() < deadline, "the other questions were never queued"
+                time.sleep(0.005)
         return real(texts, threads)
 
     monkeypatch.setattr(embedding_module, "_encode", counting)
-    questions = [f"question number {i} about returns and refunds" for i in range(8)]
     results = await asyncio.gather(*(kb.asearch(q, k=2) for q in questions))
     assert len(results) == 8 and all(r.passages for r in results)
-    assert sum(batches) == 8 and len(batches) < 8
+    # Those queued behind the first encode share the next one: at most two for eight questions.
+    assert sum(batches) == 8 and len(batches) <= 2
     again = kb.search(questions[3], k=2)  # served from the query cache, same answer
     assert again == results[3]
-    assert len(batches) < 8
+    assert sum(batches) == 8
 
 
 def test_search_edge_cases(kb: KnowledgeBase) -> None:

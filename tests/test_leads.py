@@ -160,7 +160,7 @@ async def test_the_form_path_records_its_own_wording_and_source(services, regist
             now=NOW, conversation_id="conv-9",
         )  # fmt: skip
     assert empty.value.code == "invalid_email"  # plain words, not the schema's
-    assert isinstance(FormContext(services=services), ActionContext)
+    assert isinstance(FormContext(services=services, now=NOW), ActionContext)
 
 
 def test_list_leads_is_newest_first_searchable_and_bounded_by_time(services) -> None:

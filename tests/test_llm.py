@@ -98,7 +98,7 @@ async def test_every_model_failing_raises_model_error(model):
 
 
 async def test_a_slow_model_times_out():
-    slow = ScriptedModel(delay=1.0).reply("too late")
+    slow = ScriptedModel(delay=3600.0).reply("too late")  # only the timeout can end this call
     try:
         with pytest.raises(ModelError, match="timed out|Timeout"):
             await complete(

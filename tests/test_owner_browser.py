@@ -2,7 +2,8 @@
 in insights, the owner follows its link into the knowledge editor, adds a section, saves, and the same
 question asked in the widget is now answered with a citation to the new section.
 
-Also saves the README screenshots docs/console-insights.png and docs/console-knowledge.png.
+Also saves the README screenshots console-insights.png and console-knowledge.png (to docs/ under
+`make screenshots`, to a temporary folder otherwise).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from browser import (
 )
 
 pytestmark = pytest.mark.timeout(300)
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 QUESTION = "Do you run pottery classes?"
 NEW_SECTION = """
 
@@ -55,7 +55,7 @@ def _ask(page: Any, frames: Frames, text: str) -> dict[str, Any]:
 
 
 def test_owner_fixes_an_unanswered_question_and_the_widget_then_answers_it(
-    pw_browser: Any, contexts: list[Any], server: AppServer
+    pw_browser: Any, contexts: list[Any], server: AppServer, screenshot_dir: Path
 ) -> None:
     shopper = new_page(pw_browser, 1280, 820, timeout_ms=20_000)
     contexts.append(shopper.context)
@@ -87,7 +87,7 @@ def test_owner_fixes_an_unanswered_question_and_the_widget_then_answers_it(
     row.wait_for()
     assert "Walnut" in owner.locator("body").inner_text()  # the bench, under returned products
     assert owner.locator("#unanswered tr", has_text="return a print").count() == 0
-    owner.screenshot(path=str(DOCS / "console-insights.png"), full_page=True)
+    owner.screenshot(path=str(screenshot_dir / "console-insights.png"), full_page=True)
     row.locator("a.fix-link").click()
     owner.wait_for_url("**/console/knowledge/edit?*")
     # The link opened the closest file with the question ready to try.
@@ -104,7 +104,7 @@ def test_owner_fixes_an_unanswered_question_and_the_widget_then_answers_it(
     owner.locator("#try-go").click()
     first = owner.locator("#try-results li").first
     first.filter(has_text="Pottery classes").wait_for()
-    owner.screenshot(path=str(DOCS / "console-knowledge.png"), full_page=True)
+    owner.screenshot(path=str(screenshot_dir / "console-knowledge.png"), full_page=True)
 
     after = _ask(shopper, frames, QUESTION)
     assert "Saturday" in after["text"]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from actions.clock import Clock
 from actions.policy import evaluate_line
 from actions.services import ActionServices, build_services
 from actions.webhooks import WebhookService, verify
@@ -60,7 +61,7 @@ def receiver() -> Iterator[Receiver]:
 def _services(database_url: str, tmp_path: Path, **options: object) -> ActionServices:
     return build_services(
         data_dir=tmp_path / "data", database_url=database_url, policy_path=DEMO / "policy.toml",
-        public_url="http://shop.test", clock=lambda: NOW,
+        public_url="http://shop.test", clock=Clock(NOW),  # advancing: retries fall due
         webhook_options={"base_delay": 0.05, "poll_interval": 0.05, "timeout": 2.0, **options},
     )  # fmt: skip
 

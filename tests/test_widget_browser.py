@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from browser import (
+    COUNT_SOCKETS,
     TIMING_JS,
     AppServer,
     Frames,
@@ -24,6 +25,7 @@ from browser import (
     knowledge_copy,
     make_settings,
     open_widget,
+    run_timers_then_count_sockets,
     send,
     transcript_texts,
     wait_idle,
@@ -103,6 +105,7 @@ def server(
 def page(pw_browser: Any) -> Iterator[Any]:
     context = pw_browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
+    page.add_init_script(COUNT_SOCKETS)
     page.dialogs = []  # type: ignore[attr-defined]
     page.errors = []  # type: ignore[attr-defined]
 
@@ -270,7 +273,6 @@ def test_passage_markup_shows_as_text_and_runs_nothing(server: AppServer, page: 
     for protocol, target, rel in links:
         assert protocol in ("http:", "https:") and target == "_blank"
         assert rel == "noopener noreferrer"
-    page.wait_for_timeout(300)
     assert page.evaluate("window.__shopdeskPwned") is None
     assert page.dialogs == []  # type: ignore[attr-defined]
 
@@ -317,8 +319,10 @@ def test_host_page_styles_and_scripts_are_unaffected_on_an_allowed_origin(
     assert not page.errors
 
     # Removed from the page: the socket closes and no reconnect follows.
+    # Fake timers from here on (earlier, they would fake the performance marks read above).
+    page.clock.install()
     page.evaluate(f"document.querySelector('{W}').remove()")
-    page.wait_for_timeout(1500)
+    assert run_timers_then_count_sockets(page, closes=1) == 1
     assert frames.sockets == 1
 
 

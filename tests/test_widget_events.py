@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from browser import W
+from browser import COUNT_SOCKETS, W, run_timers_then_count_sockets
 
 from widget.pages import load_assets
 
@@ -30,7 +30,6 @@ class FakeChat:
     def __init__(self) -> None:
         self.connections: list[Any] = []
         self.received: list[dict[str, Any]] = []
-        self.connect_times: list[float] = []
         self.accept = True
         self.transcript: list[dict[str, Any]] = []
         self.on_message: Callable[[Any, dict[str, Any]], None] | None = None
@@ -38,7 +37,6 @@ class FakeChat:
 
     def handle(self, ws: Any) -> None:
         self.connections.append(ws)
-        self.connect_times.append(time.monotonic())
         if not self.accept:
             ws.close(code=1011, reason="down")
             return
@@ -75,6 +73,8 @@ def open_page(pw_browser: Any, chat: FakeChat) -> Iterator[Callable[..., Any]]:
     def opener(attrs: str = "", viewport: dict[str, int] | None = None) -> Any:
         context = pw_browser.new_context(viewport=viewport or {"width": 1280, "height": 800})
         contexts.append(context)
+        # Fake timers that still run in real time until a test moves them (`run_for`).
+        context.clock.install()
         page = context.new_page()
         page.errors = []
         page.on("pageerror", lambda exc: page.errors.append(str(exc)))
@@ -90,6 +90,7 @@ def open_page(pw_browser: Any, chat: FakeChat) -> Iterator[Callable[..., Any]]:
             lambda route: route.fulfill(body=js, content_type="text/javascript"),
         )
         page.route_web_socket("ws://shop.test/ws", chat.handle)
+        page.add_init_script(COUNT_SOCKETS)
         page.goto(f"{BASE}/")
         page.locator(f"{W} .sd-bubble").wait_for()
         return page
@@ -271,13 +272,16 @@ def test_reconnects_with_backoff_and_rerenders_without_duplicates(
 
     chat.accept = False
     chat.connections[-1].close(code=1012, reason="restart")
-    wait_for(page, lambda: len(chat.connect_times) >= 4, timeout=8)
-    gaps = [b - a for a, b in zip(chat.connect_times[1:], chat.connect_times[2:], strict=False)]
-    assert gaps[1] > gaps[0] * 1.3, gaps  # it backs off
+    for attempt in (2, 3, 4):  # each refused attempt is followed by one more, after its backoff
+        assert run_timers_then_count_sockets(page, closes=attempt - 1) == attempt
+    backoffs = [ms for ms in page.evaluate("window.__sockets.delays") if ms >= 100][:3]
+    assert backoffs[1] > backoffs[0] * 1.3 and backoffs[2] > backoffs[1] * 1.3, backoffs
     assert page.locator(f"{W} .sd-send").is_disabled()
 
     chat.accept = True
     chat.transcript.append({"role": "user", "text": "Thanks"})
+    page.wait_for_function("() => window.__sockets.closed >= 4")
+    page.clock.run_for(60_000)
     wait_for(page, lambda: len(chat.sent("hello")) >= 2, timeout=10)
     assert chat.sent("hello")[-1]["conversation_id"] == "c0ffee"
     page.wait_for_function(
@@ -293,7 +297,7 @@ def test_removed_widget_stops_reconnecting(open_page: Callable[..., Any], chat: 
     chat.accept = False
     page.evaluate(f"document.querySelector('{W}').remove()")
     chat.connections[-1].close(code=1012)
-    page.wait_for_timeout(1500)
+    assert run_timers_then_count_sockets(page, closes=1) == 1
     assert len(chat.connections) == 1
 
 
@@ -303,8 +307,9 @@ def test_message_typed_after_an_idle_close_is_sent_on_reconnect(
     page = open_page()
     open_chat(page)
     chat.connections[-1].close(code=4000, reason="idle_timeout")
-    page.wait_for_timeout(1200)
-    assert len(chat.connections) == 1  # idle: no reconnect until the shopper acts
+    # Idle: no reconnect until the shopper acts, however long the page then sits.
+    assert run_timers_then_count_sockets(page, closes=1) == 1
+    assert len(chat.connections) == 1
     page.locator(f"{W} .sd-input").fill("still there?")
     page.locator(f"{W} .sd-input").press("Enter")
     wait_for(page, lambda: chat.sent("user_message") != [])
@@ -351,3 +356,13 @@ def test_escape_closes_and_returns_focus_to_the_bubble(
     assert panel.is_hidden()
     assert page.evaluate(active) == "sd-bubble"
     assert page.locator(f"{W} .sd-bubble").get_attribute("aria-expanded") == "false"
+
+
+def test_a_dropped_socket_reconnects_once_its_backoff_runs_out(
+    open_page: Callable[..., Any], chat: FakeChat
+) -> None:
+    page = open_page()
+    open_chat(page)
+    chat.connections[-1].close(code=1012)
+    assert run_timers_then_count_sockets(page, closes=1) == 2
+    wait_for(page, lambda: len(chat.sent("hello")) == 2)

@@ -6,7 +6,6 @@ these run in seconds; tests/test_server_offline.py runs the real knowledge base 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,15 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from agent.chat.identity import sign_email
-from tests.ws_helpers import RUNG, bell_server, bell_settings, client, last
+from tests.ws_helpers import (
+    RUNG,
+    SLOW_GATE,
+    bell_server,
+    bell_settings,
+    client,
+    eventually,
+    last,
+)
 
 ADMIN = {"Authorization": "Bearer demo-admin-token"}
 
@@ -110,11 +117,13 @@ async def test_too_many_messages_a_minute_are_rate_limited(server) -> None:
 async def test_a_second_message_while_a_turn_runs_is_busy(server) -> None:
     async with client(server.ws_url) as c:
         await c.hello()
+        SLOW_GATE.reset()
         await c.send(type="user_message", text="slow question")
-        await asyncio.sleep(0.2)
+        await SLOW_GATE.wait_started()
         await c.send(type="user_message", text="impatient")
         events = await c.until_end()
         assert events[-1]["code"] == "busy"
+        SLOW_GATE.opened.set()
         final = last(await c.until_end(), "assistant_message")
         assert "slow question" in final["text"]
 
@@ -302,8 +311,9 @@ async def test_a_confirmation_outlives_an_idle_close_and_the_expired_turn(tmp_pa
             request = (await c.say("ring 8"))[-1]
             with pytest.raises(ConnectionClosed):
                 await c.recv(timeout=5)  # idle: closed by the server
-        await asyncio.sleep(2.5)  # and nobody came back within the grace period: the turn is gone
-        assert conv not in srv.app.state.sessions.sessions
+        # Nobody comes back within the grace period: the turn is gone.
+        sessions = srv.app.state.sessions.sessions
+        await eventually(lambda: conv not in sessions, "the grace period to drop the session")
         async with client(srv.ws_url) as c:
             ready = await c.hello(conversation_id=conv)
             assert ready["pending_confirmation"] == request["id"]

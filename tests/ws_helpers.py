@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import threading
+import time
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -54,9 +57,32 @@ class CannedKnowledge:
         return SearchResult(passages=[passage], confidence=0.9)
 
 
+class Gate:
+    """Holds the model's answer to a `slow …` message until the test opens it: the test knows the
+    turn is running (`started`) and decides when it ends, instead of racing a sleep."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.opened = threading.Event()
+
+    def reset(self) -> None:
+        self.started.clear()
+        self.opened.clear()
+
+    async def wait_started(self, timeout: float = 30.0) -> None:
+        assert await asyncio.to_thread(self.started.wait, timeout), "the slow turn never started"
+
+    async def pass_through(self) -> None:
+        self.started.set()
+        assert await asyncio.to_thread(self.opened.wait, 60.0), "the test never opened the gate"
+
+
+SLOW_GATE = Gate()
+
+
 class BellModel:
-    """`ring N` → a ring_bell tool call; a tool result → relays its message; `slow …` → waits 1 s;
-    anything else → echoes it in a few words so it streams as several deltas, citing [1]."""
+    """`ring N` → a ring_bell tool call; a tool result → relays its message; `slow …` → waits for
+    SLOW_GATE; anything else → echoes it in a few words so it streams as several deltas, citing [1]."""
 
     def respond(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ModelReply:
         last = messages[-1]
@@ -78,7 +104,7 @@ class BellModel:
     ) -> ModelReply:
         last = messages[-1]
         if last["role"] == "user" and str(last.get("content", "")).startswith("slow"):
-            await asyncio.sleep(1.0)
+            await SLOW_GATE.pass_through()
         return self.respond(messages, tools)
 
 
@@ -147,6 +173,15 @@ class Client:
 async def client(url: str, **kwargs: Any):
     async with connect(url, open_timeout=10, max_size=None, **kwargs) as ws:
         yield Client(ws)
+
+
+async def eventually(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Wait for a condition the server reaches on its own (an expiry, a cleanup): polled, with a
+    generous ceiling that only a broken server reaches; never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
 
 
 def last(events: list[dict[str, Any]], kind: str) -> dict[str, Any]:

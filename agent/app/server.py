@@ -69,7 +69,7 @@ def build_app(
         registry = load_registry(settings.actions)
     own_conversations = conversations is None
     if conversations is None:
-        conversations = ConversationStore(settings.resolved_database_url)
+        conversations = ConversationStore(settings.resolved_database_url, clock=settings.clock)
         conversations.migrate()
 
     @contextlib.asynccontextmanager
@@ -137,7 +137,7 @@ def _mount_console(app: Starlette, settings: Settings) -> None:
     state.inbox = Inbox(state.conversations, state.services, settings)
     state.sessions.inbox = state.inbox
     state.staff_auth = StaffAuth(
-        settings.staff_password, lifetime=settings.staff_session_hours * 3600
+        settings.staff_password, clock=settings.clock, lifetime=settings.staff_session_hours * 3600
     )
     app.router.routes.extend(console_api.routes(state, state.staff_auth, state.inbox))
 

@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from actions.clock import Clock
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 DEMO_STORE = PROJECT_ROOT / "examples" / "demo-store"
@@ -43,7 +45,9 @@ class Settings(BaseSettings):
         DEMO_STORE / "orders.json",
         description="Orders imported by `serve` into an empty data directory (empty to skip)",
     )
-    now: datetime | None = Field(None, description="Clock override, ISO-8601")
+    now: datetime | None = Field(
+        None, description="What the clock reads at start-up (ISO-8601); it advances from there"
+    )
     actions: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Extra action modules or .py paths, comma-separated"
     )
@@ -114,6 +118,11 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
 
+    _clock: Clock = PrivateAttr()
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._clock = Clock(self.now)
+
     # Derived locations -------------------------------------------------------------------
     @property
     def resolved_database_url(self) -> str:
@@ -121,9 +130,11 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.data / 'shopdesk.db').resolve()}"
 
-    def clock(self) -> datetime:
-        """The current time, honouring the `--now` override."""
-        return self.now if self.now is not None else datetime.now(UTC)
+    @property
+    def clock(self) -> Clock:
+        """The product's one clock: reads `now` at start-up (the wall clock when unset), then
+        advances in real time. Copies of these settings share it."""
+        return self._clock
 
 
 class SettingsError(Exception):

@@ -205,7 +205,7 @@ class InboxStore:
         return normalize_status(value) if value else None
 
     def update(self, conv_id: str, **values: Any) -> None:
-        values["updated_at"] = self.store._clock()
+        values["updated_at"] = self.store.clock()
         with self.engine.begin() as conn:
             conn.execute(conv_t.update().where(conv_t.c.id == conv_id).values(**values))
 

@@ -4,7 +4,6 @@ inline SVG charts, and a CSV download of each table (`/console/insights/<table>.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -36,13 +35,11 @@ TABLE_TITLES = {
 
 def _period(settings: Any, query: Mapping[str, str]) -> Period:
     """The `?from=&to=` range (missing: the default range)."""
-    # `also`: conversations carry the wall clock even when the store's clock is pinned (--now).
     return parse_period(
         query.get("from") or None,
         query.get("to") or None,
         now=settings.clock(),
         tz=settings.business_timezone,
-        also=datetime.now(UTC),
     )
 
 

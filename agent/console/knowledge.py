@@ -177,7 +177,13 @@ class KnowledgePages:
             if len(text) > MAX_BYTES:
                 raise EditError("too_large", f"Files are limited to {MAX_BYTES // 1024} KB.", 413)
             result = await asyncio.to_thread(
-                save, self.kb, source, text, base or None, self.backup_dir
+                save,
+                self.kb,
+                source,
+                text,
+                base or None,
+                self.backup_dir,
+                now=self.settings.clock(),
             )
         except EditError as exc:
             if as_json:

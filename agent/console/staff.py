@@ -13,7 +13,9 @@ import hmac
 import secrets
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 COOKIE = "shopdesk_staff"
 LOGIN_CSRF_COOKIE = "shopdesk_login_csrf"
@@ -27,8 +29,8 @@ def _key(token: str) -> str:
 class StaffSession:
     name: str
     csrf: str
-    created: float
-    last_seen: float = field(default=0.0)
+    created: datetime
+    last_seen: datetime
 
 
 class StaffAuth:
@@ -36,11 +38,15 @@ class StaffAuth:
         self,
         password: str,
         *,
+        clock: Callable[[], datetime],
         lifetime: float = 12 * 3600,
         max_failures: int = 5,
         window: float = 300.0,
     ) -> None:
         self._password = password.encode()
+        # Sessions are dated by the product's clock; the sign-in throttle's window is a duration
+        # and stays on the monotonic clock.
+        self._clock = clock
         self.lifetime = lifetime
         self.max_failures = max_failures
         self.window = window
@@ -69,7 +75,7 @@ class StaffAuth:
             return None
         self._failures.pop(client, None)
         token = secrets.token_urlsafe(32)
-        now = time.monotonic()
+        now = self._clock()
         session = StaffSession(
             name=name, csrf=secrets.token_urlsafe(32), created=now, last_seen=now
         )
@@ -82,8 +88,8 @@ class StaffAuth:
         session = self._sessions.get(_key(token))
         if session is None:
             return None
-        now = time.monotonic()
-        if now - session.created > self.lifetime:
+        now = self._clock()
+        if (now - session.created).total_seconds() > self.lifetime:
             self._sessions.pop(_key(token), None)
             return None
         session.last_seen = now

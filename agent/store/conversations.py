@@ -114,10 +114,6 @@ def new_conversation_id() -> str:
     return secrets.token_hex(16)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _aware(value: datetime | None) -> datetime | None:
     # SQLite drops the zone; everything is stored in UTC.
     if value is not None and value.tzinfo is None:
@@ -162,9 +158,9 @@ class ConversationNotFound(LookupError):
 
 
 class ConversationStore:
-    def __init__(self, url: str, *, clock: Callable[[], datetime] = _now) -> None:
+    def __init__(self, url: str, *, clock: Callable[[], datetime]) -> None:
         self.url = url
-        self._clock = clock
+        self.clock = clock
         is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
         if is_sqlite:
@@ -195,7 +191,7 @@ class ConversationStore:
 
     # Conversations -------------------------------------------------------------------------------
     def create(self, customer_email: str | None = None) -> ConversationRecord:
-        now = self._clock()
+        now = self.clock()
         conv_id = new_conversation_id()
         with self.engine.begin() as conn:
             conn.execute(
@@ -230,7 +226,7 @@ class ConversationStore:
             conn.execute(
                 conversations_t.update()
                 .where(conversations_t.c.id == conv_id)
-                .values(customer_email=email, updated_at=self._clock())
+                .values(customer_email=email, updated_at=self.clock())
             )
 
     def set_status(self, conv_id: str, status: str) -> None:
@@ -242,7 +238,7 @@ class ConversationStore:
             conn.execute(
                 conversations_t.update()
                 .where(conversations_t.c.id == conv_id)
-                .values(status=status, updated_at=self._clock())
+                .values(status=status, updated_at=self.clock())
             )
 
     def list_conversations(
@@ -280,7 +276,7 @@ class ConversationStore:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
         content = json.loads(json.dumps(content, default=str))  # JSON-safe, detached copy
-        now = self._clock()
+        now = self.clock()
         params = {"conv": conv_id, "now": now, "role": role, "content": content, "cites": citations}
         with self.engine.begin() as conn:
             # The conversation row first: it must exist, and on PostgreSQL the row lock it takes
@@ -333,7 +329,7 @@ class ConversationStore:
         summary: str,
         tool_call_id: str | None = None,
     ) -> PendingConfirmation:
-        now = self._clock()
+        now = self.clock()
         arguments = json.loads(json.dumps(arguments, default=str))
         with self.engine.begin() as conn:
             conn.execute(
@@ -384,7 +380,7 @@ class ConversationStore:
                 .where(
                     confirmations_t.c.id == confirmation_id, confirmations_t.c.status == "pending"
                 )
-                .values(status=status, resolved_at=self._clock())
+                .values(status=status, resolved_at=self.clock())
             )
         return result.rowcount == 1
 

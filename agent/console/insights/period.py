@@ -70,23 +70,17 @@ def parse_period(
     *,
     now: datetime,
     tz: str,
-    also: datetime | None = None,
 ) -> Period:
     """`?from=&to=` (either may be missing): a missing `to` is today, a missing `from` is 30 days
     ending at `to`. Raises PeriodError for a bad date, from after to, or more than 366 days.
-
-    `also`: a second "now" the default range must cover as well. A store running with a pinned
-    clock (`--now`, the demo) stamps returns with that clock but conversations with the wall clock;
-    an owner opening insights expects to see both."""
+    `now` is the product's clock, which also stamps every conversation and return."""
     zone = ZoneInfo(tz)
     today = now.astimezone(zone).date()
-    other = also.astimezone(zone).date() if also is not None else today
-    end = _parse_day(raw_to, "end") if raw_to else max(today, other)
+    end = _parse_day(raw_to, "end") if raw_to else today
     if raw_from:
         start = _parse_day(raw_from, "start")
     else:
-        start = min(end, today, other) - timedelta(days=DEFAULT_DAYS - 1)
-        start = max(start, end - timedelta(days=MAX_DAYS - 1))
+        start = end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
         raise PeriodError(
             f"The start date ({start.isoformat()}) is after the end date ({end.isoformat()})."
