@@ -14,8 +14,13 @@ is made once into DIR/models (or a temp dir). Prints tables; not part of the tes
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
-from agent.offline_env import use_offline_env  # the package is installed (-e)
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # this checkout's packages, whichever one is installed
+
+from agent.offline_env import use_offline_env  # noqa: E402
 
 use_offline_env()  # before torch, transformers, chromadb or litellm load
 
@@ -25,16 +30,11 @@ import json  # noqa: E402
 import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
-import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import urllib.error  # noqa: E402
 import urllib.request  # noqa: E402
-from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 QUESTION = "Can I return an engraved mug?"
 
