@@ -1,8 +1,8 @@
 """The query side of the embedding model: which model answers queries (the checked ONNX export when
 a cache dir holds one, else torch), and `QueryEncoder`, which caches and micro-batches them.
 
-embedding.py re-exports these names; tests swap `embedding._encode` (the torch path), which is why
-everything here reaches torch through the module rather than its own copy of the name.
+embedding.py re-exports these names. Everything here reaches torch as `embedding._encode`, looked
+up at each call, so a test that swaps that one function sees every query and passage go through it.
 """
 
 from __future__ import annotations
