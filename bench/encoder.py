@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's packages, whichever one is installed
 
-from agent.offline_env import use_offline_env  # noqa: E402
+from agent.app.offline_env import use_offline_env  # noqa: E402
 
 use_offline_env()  # before torch, transformers, chromadb or litellm load
 

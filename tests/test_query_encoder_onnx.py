@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from agent.cli import cli
+from agent.cli.main import cli
 from knowledge import embedding, onnx_encoder, onnx_export, queries
 from knowledge.onnx_encoder import OnnxEncoder, clean_text
 
