@@ -11,7 +11,7 @@ from typing import Literal
 
 import numpy as np
 
-from knowledge import embedding
+from knowledge import embedding, queries
 from knowledge.bm25 import BM25Index, tokenize
 from knowledge.chunker import CHUNKER_VERSION
 from knowledge.manifest import Manifest
@@ -247,7 +247,7 @@ class KnowledgeBase:
         query = query.strip()
         if not query or k < 1:
             return SearchResult(passages=[], confidence=0.0)
-        vector = embedding.query_encoder().encode(query) if mode != "keyword" else None
+        vector = queries.query_encoder().encode(query) if mode != "keyword" else None
         return self._search(query, vector, k, mode)
 
     async def asearch(self, query: str, k: int = 5, mode: Mode = "hybrid") -> SearchResult:
@@ -263,7 +263,7 @@ class KnowledgeBase:
             return SearchResult(passages=[], confidence=0.0)
         if mode == "keyword":
             return await asyncio.to_thread(self._search, query, None, k, mode)
-        future = embedding.query_encoder().submit(
+        future = queries.query_encoder().submit(
             query, then=lambda vector: self._search(query, vector, k, mode)
         )
         return await asyncio.wrap_future(future)

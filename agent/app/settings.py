@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     store_name: str = Field("Willow & Kiln", min_length=1, max_length=200)
     tone: str = Field("warm, brief and plain-spoken", max_length=500)
     confidence_threshold: float = Field(0.35, ge=0.0, le=1.0)
+    query_model: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="Query encoder: the checked ONNX export kept in <data>/models (made by "
+        "`index`, or by the first `serve`), or torch",
+    )
     order_id_pattern: str = Field(
         r"(?:#\s?\d{3,10}|\b[A-Za-z]{1,4}-\d{1,10}\b)",
         description="Regex that finds the store's order numbers in a message",

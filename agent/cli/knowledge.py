@@ -39,6 +39,26 @@ def _print_report(report, console) -> None:
     _print_warnings(report.warnings)
 
 
+def _onnx_queries(export: bool = False) -> None:
+    """Queries (and passages) on the ONNX export in the data directory when there is one, so a
+    one-shot command never loads torch for them. With `export`, make it first when missing
+    (with torch), so the next `shopdesk serve` starts on onnxruntime alone."""
+    from knowledge.embedding import export_query_model, query_model_dir, use_onnx_queries
+
+    settings = get_settings()
+    cache = query_model_dir(settings.data)
+    if settings.query_model != "onnx" or use_onnx_queries(cache, export=False) or not export:
+        return
+    started = time.perf_counter()
+    path = export_query_model(cache)
+    if path is None:
+        click.echo("warning: no ONNX query model (see the log); serve will use torch", err=True)
+        return
+    seconds = time.perf_counter() - started
+    click.echo(f"Exported the query model to {path} in {seconds:.1f}s", err=True)
+    use_onnx_queries(cache, export=False)  # for --watch
+
+
 @click.command("index")
 @click.option("--watch", is_flag=True, help="Keep running and re-index on every change.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -46,12 +66,14 @@ def index(watch: bool, as_json: bool) -> None:
     """Index the knowledge markdown (only what changed since the last run)."""
     kb = _open_kb()
     console = _console()
+    _onnx_queries()
     report = kb.index(progress=sys.stdout.isatty() and not as_json)
     if as_json:
         click.echo(report.model_dump_json())
         _print_warnings(report.warnings)
     else:
         _print_report(report, console)
+    _onnx_queries(export=True)
     if not watch:
         return
     console.print(f"Watching {kb.kb_dir} for changes (Ctrl-C to stop)")
@@ -83,6 +105,7 @@ def index(watch: bool, as_json: bool) -> None:
 def search(query: str, k: int, mode: str, as_json: bool) -> None:
     """Search the knowledge base; brings the index up to date first."""
     kb = _open_kb()
+    _onnx_queries()
     report = kb.index()  # incremental: a no-op when nothing changed
     _print_warnings(report.warnings)
     result = kb.search(query, k=k, mode=mode)  # type: ignore[arg-type]
@@ -132,6 +155,7 @@ def retrieval(questions_path: Path, k: int, mode: str, as_json: bool) -> None:
     except (QuestionsError, UnicodeDecodeError) as exc:
         raise click.ClickException(str(exc)) from None
     kb = _open_kb()
+    _onnx_queries()  # the path a server's queries take
     _print_warnings(kb.index().warnings)
     report = evaluate(kb, questions, k=k, mode=mode)
     if as_json:

@@ -23,10 +23,12 @@ def serve(host: str | None, port: int | None, log_level: str) -> None:
 
     from agent.app.background import uvicorn_options
     from agent.app.server import build_app
-    from knowledge.embedding import warm_up_queries
+    from knowledge.embedding import query_model_dir, warm_up_queries
 
-    # Load the embedding model (and its frozen query copy) before the first shopper arrives.
-    warm_up_queries()
+    # Get the query encoder ready before the first shopper arrives: the ONNX export kept in the
+    # data directory (made now, once, if `shopdesk index` has not), else torch.
+    onnx = settings.query_model == "onnx"
+    warm_up_queries(query_model_dir(settings.data) if onnx else None)
     app = build_app(settings)
     click.echo(f"shopdesk on http://{settings.host}:{settings.port}  (websocket /ws)")
     uvicorn.run(
