@@ -20,9 +20,6 @@ from agent.app.offline_env import use_offline_env
 
 # Before any test module imports a library: nothing may reach the internet or print progress bars.
 use_offline_env()
-# The CLI commands switch this process's query encoder to an ONNX export (made by `index`): tests
-# that run them in-process would change it for every later test. Only the ONNX tests use it.
-os.environ.setdefault("SHOPDESK_QUERY_MODEL", "torch")
 
 POSTGRES_URL = os.environ.get("SHOPDESK_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
@@ -59,6 +56,10 @@ def isolated_settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("SHOPDESK_") and not name.startswith("SHOPDESK_TEST_"):
             monkeypatch.delenv(name)
+    # The CLI commands switch this process's query encoder to an ONNX export (made by `index`):
+    # tests that run them in-process would change it for every later test. The ONNX tests choose
+    # it explicitly.
+    monkeypatch.setenv("SHOPDESK_QUERY_MODEL", "torch")
 
 
 @pytest.fixture(scope="session")
