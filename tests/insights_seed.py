@@ -34,7 +34,8 @@ from actions.policy import evaluate_line, load_policy
 from actions.store.orders import OrderStore
 from actions.workflow import ReturnsWorkflow
 from agent.store.conversations import ConversationStore
-from agent.turn.loop import HANDOFF_TOOL_NAME, retrieval_summary
+from agent.turn.loop import retrieval_summary
+from agent.turn.tools import HANDOFF_TOOL_NAME
 from knowledge.models import Passage
 
 DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo-store"

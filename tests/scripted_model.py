@@ -21,7 +21,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from agent.models.litellm import ModelReply, ToolCall, register_handler, unregister_handler
+from agent.models.base import ModelReply, ToolCall
+from agent.models.litellm import register_handler, unregister_handler
 
 Reply = ModelReply | Callable[[list[dict[str, Any]], list[dict[str, Any]]], ModelReply]
 
@@ -36,6 +37,7 @@ class ScriptedModel:
         self.calls: list[dict[str, Any]] = []
         self.fail_next = 0  # raise this many times before answering (retry/fallback tests)
         register_handler(self.provider, self)
+        _price_as_free(self.name)
 
     # Building the script -----------------------------------------------------------------------
     def reply(self, text: str) -> ScriptedModel:
@@ -116,6 +118,28 @@ class ScriptedModel:
         if self.delay:
             await asyncio.sleep(self.delay)
         return self._next(messages, tools)
+
+
+def _price_as_free(model: str) -> None:
+    # Without a price entry litellm searches its whole cost map on every call to conclude
+    # "unknown" (measured: 18 ms per call instead of 6). A scripted model is free; say so once.
+    import litellm
+
+    provider = model.split("/", 1)[0]
+    litellm.register_model(
+        {
+            model: {
+                "litellm_provider": provider,
+                "mode": "chat",
+                "input_cost_per_token": 0.0,
+                "output_cost_per_token": 0.0,
+                "cache_creation_input_token_cost": 0.0,
+                "cache_read_input_token_cost": 0.0,
+                "max_tokens": 1_000_000,
+                "supports_function_calling": True,
+            }
+        }
+    )
 
 
 def _id() -> str:

@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from agent.app.server import build_app
 from agent.app.settings import Settings
 from agent.store.conversations import ConversationStore
-from agent.turn.loop import model_history
+from agent.turn.history import model_history
 
 DEMO_KB = Path(__file__).resolve().parent.parent / "examples" / "demo-store" / "knowledge"
 RANGE = "from=2026-11-18&to=2026-11-20"

@@ -10,7 +10,7 @@ import pytest
 
 from actions.builtin.leads import form_consent_text
 from actions.store.leads import list_leads
-from agent.models.litellm import ModelReply
+from agent.models.base import ModelReply
 from tests.scripted_model import ScriptedModel
 from tests.ws_helpers import bell_server, bell_settings, client, last
 

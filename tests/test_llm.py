@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from agent.models import litellm as llm
-from agent.models.litellm import ModelError, ModelReply, ModelTurn, ToolCall, complete, stream_model
+from agent.models.base import ModelError, ModelReply, ModelTurn, ToolCall, split_text
+from agent.models.litellm import complete, stream_model
 from tests.scripted_model import ScriptedModel
 
 TOOLS = [
@@ -108,9 +109,17 @@ async def test_a_slow_model_times_out():
         slow.close()
 
 
-async def test_offline_model_is_registered_by_default():
-    turn = await complete("shopdesk/offline", [{"role": "user", "content": "hello"}], [])
-    assert "help" in turn.text.lower()
+def test_the_offline_model_is_used_directly_and_needs_no_litellm():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from agent.app.settings import Settings; from agent.models import model_for;"
+        "from agent.app.server import build_app;"
+        "m = model_for(Settings()); print(type(m).__name__, 'litellm' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["OfflineModel", "False"]
 
 
 def test_completion_and_streaming_also_work_synchronously(model):
@@ -133,7 +142,7 @@ def test_completion_and_streaming_also_work_synchronously(model):
 
 
 def test_text_is_split_on_word_boundaries():
-    pieces = llm._split_text("one two three four five six seven eight nine ten eleven twelve")
+    pieces = split_text("one two three four five six seven eight nine ten eleven twelve")
     assert "".join(pieces) == "one two three four five six seven eight nine ten eleven twelve"
     assert len(pieces) > 1
 

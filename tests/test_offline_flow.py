@@ -11,7 +11,9 @@ import pytest
 from actions.registry import load_registry
 from actions.services import build_services
 from agent.app.settings import DEMO_STORE, Settings
-from agent.turn.loop import AgentDeps, Conversation, run_turn
+from agent.models.offline import OfflineModel
+from agent.turn.deps import AgentDeps, Conversation
+from agent.turn.loop import run_turn
 
 # The demo's "today" (see examples/demo-store/orders.json: windows are counted from it).
 DEMO_NOW = datetime(2026, 11, 21, 17, 0, tzinfo=UTC)
@@ -37,7 +39,13 @@ def deps(kb, tmp_path):
         clock=settings.clock,
     )
     services.store.import_file(DEMO_STORE / "orders.json")
-    yield AgentDeps(settings=settings, kb=kb, registry=load_registry(), services=services)
+    yield AgentDeps(
+        settings=settings,
+        kb=kb,
+        registry=load_registry(),
+        services=services,
+        model=OfflineModel(),
+    )
     services.close()
 
 
@@ -122,7 +130,7 @@ async def test_the_full_return_demo(deps):
     assert rma.label.tracking_number in answer.text
 
     # Everything the turns appended was recorded, in order, after each user message.
-    assert [m["role"] for m in shopper.stored] == [m["role"] for m in shopper.conv.history]
+    assert [m["role"] for m in shopper.stored] == [m["role"] for m in shopper.conv.history.messages]
 
 
 async def test_declining_the_confirmation_creates_nothing(deps):

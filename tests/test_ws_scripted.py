@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from agent.models.litellm import ModelReply
+from agent.models.base import ModelReply
 from tests.scripted_model import ScriptedModel
 from tests.ws_helpers import bell_server, bell_settings, client, last
 

@@ -22,7 +22,8 @@ from actions import ActionContext, ActionResult, action, load_registry
 from agent.app.background import BackgroundServer
 from agent.app.server import build_app
 from agent.app.settings import Settings
-from agent.models.litellm import ModelReply, ToolCall, register_handler
+from agent.models.base import ModelReply, ToolCall
+from agent.models.litellm import register_handler
 from knowledge.models import Passage, SearchResult
 
 END_OF_TURN = {"assistant_message", "confirmation_request", "error"}

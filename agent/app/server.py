@@ -26,8 +26,9 @@ from agent.app.settings import Settings
 from agent.chat.endpoint import chat_endpoint
 from agent.chat.limits import RateLimiter
 from agent.chat.sessions import SessionManager
+from agent.models import OFFLINE_MODEL, Model, model_for
 from agent.store.conversations import STATUSES, ConversationStore
-from agent.turn.loop import AgentDeps
+from agent.turn.deps import AgentDeps, NoKnowledge
 
 log = logging.getLogger("shopdesk.server")
 
@@ -48,6 +49,7 @@ def build_app(
     registry: Any = None,
     services: Any = None,
     conversations: ConversationStore | None = None,
+    model: Model | None = None,
 ) -> Starlette:
     """The app for `settings`. Building is cheap and synchronous (the database is migrated here);
     indexing the knowledge base and starting background work happen in the lifespan."""
@@ -79,11 +81,12 @@ def build_app(
         if state.kb is None:
             state.kb, watcher = await asyncio.to_thread(_open_knowledge, settings)
         state.deps.kb = state.kb
-        # litellm imports ~2 s of modules on its first call; pay that now, not in a shopper's turn.
-        # The in-process offline model is used whatever the configured model: no network, no cost.
-        from agent.models.litellm import warm_up
+        if model is None and settings.model != OFFLINE_MODEL:
+            # litellm imports ~2 s of modules on its first call; pay that now, not in a shopper's
+            # turn. (The offline model needs no litellm at all.)
+            from agent.models.litellm import warm_up
 
-        await warm_up()
+            await warm_up()
         if own_services:
             await asyncio.to_thread(_import_orders, services, settings.orders)
             await services.start()
@@ -112,7 +115,13 @@ def build_app(
     routes += _widget_routes(settings)
     app = Starlette(routes=routes, lifespan=lifespan)
 
-    deps = AgentDeps(settings=settings, kb=kb, registry=registry, services=services)
+    deps = AgentDeps(
+        settings=settings,
+        kb=kb if kb is not None else NoKnowledge(),
+        registry=registry,
+        services=services,
+        model=model if model is not None else model_for(settings),
+    )
     state = app.state
     state.settings = settings
     state.kb = kb
@@ -120,7 +129,12 @@ def build_app(
     state.services = services
     state.deps = deps
     state.conversations = conversations
-    state.sessions = SessionManager(conversations, deps, grace_seconds=settings.idle_timeout)
+    from agent.console.inbox import Inbox
+
+    state.inbox = Inbox(conversations, services, settings)
+    state.sessions = SessionManager(
+        conversations, deps, grace_seconds=settings.idle_timeout, inbox=state.inbox
+    )
     state.rate_limiter = RateLimiter(settings.messages_per_minute, 60.0)
     _mount_console(app, settings)
     state.ready = False
@@ -130,12 +144,9 @@ def build_app(
 def _mount_console(app: Starlette, settings: Settings) -> None:
     """The staff console (/console): inbox, handoffs that stop the AI, staff replies, returns."""
     from agent.console import app as console_api
-    from agent.console.inbox import Inbox
     from agent.console.staff import StaffAuth
 
     state = app.state
-    state.inbox = Inbox(state.conversations, state.services, settings)
-    state.sessions.inbox = state.inbox
     state.staff_auth = StaffAuth(
         settings.staff_password, clock=settings.clock, lifetime=settings.staff_session_hours * 3600
     )

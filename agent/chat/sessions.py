@@ -4,7 +4,13 @@ A turn belongs to the conversation, not to the socket that started it: a dropped
 it, its events go to whichever sockets are attached (none, for a while), and everything it says is
 stored. A reconnect re-attaches and is re-sent an unanswered confirmation_request. When nobody
 reconnects within the idle timeout, the waiting turn is cancelled; its confirmation stays pending in
-the store, and answering it later (even after a server restart) runs the confirmed action then.
+the store, and answering it later (even after a server restart) resumes the turn
+(`agent.turn.loop.resume_turn`): the action runs through the one executor and the model words the
+outcome, exactly as when the answer comes in time.
+
+This module owns the confirmation lifecycle: asked (stored pending, the turn waits), answered in
+time (resolved, the turn goes on), answered late (resolved, the turn resumes), or made moot by the
+shopper moving on (cancelled).
 
 One turn at a time per conversation: a user_message while a turn runs gets an `error` `busy` and is
 not stored (the shopper resends; the widget disables its input while a turn runs).
@@ -13,23 +19,15 @@ not stored (the shopper resends; the widget disables its input while a turn runs
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
-from actions.context import ActionContext, ActionError
-from agent.chat.events import (
-    ActionFinished,
-    ActionStarted,
-    AssistantMessage,
-    ConfirmationRequest,
-    ErrorEvent,
-    Handoff,
-)
+from agent.chat.events import ConfirmationRequest, ErrorEvent, Handoff, ServerEvent
 from agent.store.conversations import ConversationStore, PendingConfirmation
-from agent.turn.loop import AgentDeps, Conversation, TurnStats, idempotency_key, run_turn
+from agent.turn.deps import AgentDeps, Confirm, Conversation, Emit, Record
+from agent.turn.history import History
+from agent.turn.loop import LateAnswer, resume_turn, run_turn
 
 log = logging.getLogger("shopdesk.sessions")
 
@@ -37,9 +35,26 @@ INTERNAL_ERROR = ErrorEvent(
     code="internal_error",
     message="Sorry, something went wrong on our side. Your message is saved; please try again.",
 )
-DECLINED_TEXT = "Okay, I haven't done anything. Is there anything else I can help with?"
 
 Send = Callable[[str], Awaitable[bool]]  # returns False once the socket is gone
+# Runs one turn (or the rest of one) with the session's callbacks.
+TurnRun = Callable[[Conversation, Emit, Confirm, Record], Awaitable[object]]
+
+
+class SessionInbox(Protocol):
+    """What live sessions tell the staff console (agent.console.inbox.Inbox)."""
+
+    async def shopper_message(self, session: Session, text: str) -> bool:
+        """Called with each stored shopper message; True when a person owns the conversation."""
+        ...
+
+    async def handoff(self, conv_id: str, reason: str) -> None: ...
+
+    def handoff_event(self, event: Handoff) -> str:
+        """The `handoff` event for the widget, as JSON text."""
+        ...
+
+    def publish(self, kind: str, conv_id: str) -> None: ...
 
 
 class Session:
@@ -47,13 +62,11 @@ class Session:
         self.id = conv_id
         self.customer_email = customer_email
         self.sockets: set[Send] = set()
-        self.history: list[dict[str, Any]] | None = (
-            None  # loaded lazily, kept in step with the store
-        )
+        # The model's view of the conversation: loaded lazily, then extended message by message.
+        self.history: History | None = None
         self.turn: asyncio.Task[None] | None = None
-        self.starting = (
-            False  # a message is being stored; its turn starts next (two tabs, one turn)
-        )
+        # A message is being stored; its turn starts next (two tabs, one turn).
+        self.starting = False
         self.waiting: dict[str, asyncio.Future[bool]] = {}
         self.pending_request: ConfirmationRequest | None = None
         self.expiry: asyncio.TimerHandle | None = None
@@ -67,7 +80,7 @@ class Session:
     def busy(self) -> bool:
         return self.starting or (self.turn is not None and not self.turn.done())
 
-    async def emit(self, event: Any) -> None:
+    async def emit(self, event: ServerEvent) -> None:
         await self.emit_text(event.model_dump_json())
 
     async def emit_text(self, text: str) -> None:
@@ -83,18 +96,15 @@ class SessionManager:
         deps: AgentDeps,
         *,
         grace_seconds: float,
-        on_turn: Callable[[TurnStats], None] | None = None,
+        inbox: SessionInbox | None = None,
     ) -> None:
         self.store = store
         self.deps = deps
         self.grace_seconds = grace_seconds
-        self.on_turn = on_turn
         self.sessions: dict[str, Session] = {}
-        # Benchmarks: add {"timing": {"model_ms", "turn_ms"}} to each final message (extra field).
-        self.expose_timing = False
-        # The staff console (agent.console.inbox.Inbox), when the server has one: handoffs go to its inbox
-        # and shopper messages in a conversation a person owns are stored without an AI turn.
-        self.inbox: Any = None
+        # The staff console, when the server has one: handoffs go to its inbox, and shopper
+        # messages in a conversation a person owns are stored without an AI turn.
+        self.inbox = inbox
 
     # Attach / detach -------------------------------------------------------------------------------
     def attach(self, conv_id: str, customer_email: str | None, send: Send) -> Session:
@@ -165,16 +175,18 @@ class SessionManager:
         try:
             await self.store.acall(self.store.append, session.id, "user", message)  # stored first
             if session.history is None:
-                session.history = await self.store.acall(self.store.history, session.id)
+                session.history = await self._load(session.id)
             else:
-                session.history.append(message)
+                session.history.add(message)
             # A confirmation left by a turn that died (restart) is moot once the shopper moves on.
             if session.may_have_stale_confirmation:
                 await self.store.acall(self._cancel_stale_confirmations, session.id)
                 session.may_have_stale_confirmation = False
             if self.inbox is not None and await self.inbox.shopper_message(session, text):
                 return None  # a person owns it: stored and shown to staff, no AI turn
-            session.turn = asyncio.create_task(self._turn(session, text), name=f"turn-{session.id}")
+            session.turn = asyncio.create_task(
+                self._drive(session, _new_turn(text, self.deps)), name=f"turn-{session.id}"
+            )
         finally:
             session.starting = False
         return None
@@ -200,7 +212,9 @@ class SessionManager:
             try:
                 pending = await self.store.acall(self.store.pending_confirmation, session.id)
                 if pending is not None and pending.id == confirmation_id:
-                    session.turn = asyncio.create_task(self._orphan(session, pending, approved))
+                    session.turn = asyncio.create_task(
+                        self._late(session, pending, approved), name=f"late-{session.id}"
+                    )
                     return None
             finally:
                 session.starting = False
@@ -210,6 +224,9 @@ class SessionManager:
         )
 
     # Turns -----------------------------------------------------------------------------------------
+    async def _load(self, conv_id: str) -> History:
+        return History.from_store(await self.store.acall(self.store.messages, conv_id))
+
     async def _record(self, session: Session, conv: Conversation, message: dict[str, Any]) -> None:
         message = dict(message)
         citations = message.pop("citations", None)
@@ -239,10 +256,30 @@ class SessionManager:
             session.waiting.pop(request.id, None)
             session.pending_request = None
 
-    async def _turn(self, session: Session, text: str) -> None:
-        assert session.history is not None
+    async def _late(self, session: Session, pending: PendingConfirmation, approved: bool) -> None:
+        """Answer a confirmation whose turn is gone (server restart, or the shopper was away):
+        resolved first (two answers cannot both run it), then the turn resumes."""
+        status = "approved" if approved else "declined"
+        try:
+            if not await self.store.acall(self.store.resolve_confirmation, pending.id, status):
+                return
+        except Exception:
+            log.exception("confirmation %s failed in conversation %s", pending.id, session.id)
+            await session.emit(INTERNAL_ERROR)
+            return
+        late = LateAnswer(action=pending.action, arguments=pending.arguments, approved=approved)
+        await self._drive(session, _resumed_turn(late, self.deps))
+
+    async def _drive(self, session: Session, run: TurnRun) -> None:
+        """Run a turn with this session's callbacks; a failure is an error event, not a crash."""
+        try:
+            if session.history is None:
+                session.history = await self._load(session.id)
+        except Exception:
+            log.exception("could not load conversation %s", session.id)
+            await session.emit(INTERNAL_ERROR)
+            return
         conv = Conversation(session.id, session.customer_email, session.history)
-        stats = TurnStats()
 
         async def record(message: dict[str, Any]) -> None:
             await self._record(session, conv, message)
@@ -250,30 +287,16 @@ class SessionManager:
         async def confirm(request: ConfirmationRequest) -> bool:
             return await self._confirm(session, request)
 
-        started = time.perf_counter()
-
-        async def emit(event: Any) -> None:
+        async def emit(event: ServerEvent) -> None:
             if isinstance(event, Handoff):
                 await self._handoff(session, event.reason)
                 if self.inbox is not None:
                     await session.emit_text(self.inbox.handoff_event(event))
                     return
-            if self.expose_timing and isinstance(event, AssistantMessage):
-                timing = {
-                    "model_ms": stats.model_seconds * 1000,
-                    "turn_ms": (time.perf_counter() - started) * 1000,
-                }
-                payload = event.model_dump(mode="json") | {"timing": timing}
-                await session.emit_text(json.dumps(payload))
-                return
             await session.emit(event)
 
         try:
-            await run_turn(
-                conv, text, self.deps, emit=emit, confirm=confirm, record=record, stats=stats
-            )
-            if self.on_turn is not None:
-                self.on_turn(stats)
+            await run(conv, emit, confirm, record)
             if self.inbox is not None:
                 self.inbox.publish("conversation.updated", session.id)
         except asyncio.CancelledError:
@@ -295,71 +318,19 @@ class SessionManager:
             session.human = True
             await self.inbox.handoff(session.id, reason)
 
-    async def _orphan(self, session: Session, pending: PendingConfirmation, approved: bool) -> None:
-        """Answer a confirmation whose turn is gone (server restart, or the shopper was away)."""
-        try:
-            await self._run_orphan(session, pending, approved)
-        except Exception:
-            log.exception("confirmation %s failed in conversation %s", pending.id, session.id)
-            await session.emit(INTERNAL_ERROR)
-        finally:
-            session.history = None
 
-    async def _run_orphan(
-        self, session: Session, pending: PendingConfirmation, approved: bool
-    ) -> None:
-        store = self.store
-        if not await store.acall(
-            store.resolve_confirmation, pending.id, "approved" if approved else "declined"
-        ):
-            return
-        conv = Conversation(session.id, session.customer_email, [])
-        if approved:
-            content, text = await self._run_action(session, pending)
-        else:
-            content = {
-                "ok": False,
-                "error": {"code": "declined", "message": "The shopper declined; nothing was done."},
-            }
-            await session.emit(
-                ActionFinished(action=pending.action, ok=False, result=content["error"])
-            )
-            text = DECLINED_TEXT
-        call_id = await store.acall(_open_call_id, store, session.id, pending.action)
-        if call_id is not None:
-            tool = {
-                "role": "tool",
-                "tool_call_id": call_id,
-                "name": pending.action,
-                "content": json.dumps(content, default=str),
-            }
-            await self._record(session, conv, tool)
-        await self._record(session, conv, {"role": "assistant", "content": text, "citations": []})
-        await session.emit(AssistantMessage(text=text, citations=[]))
+def _new_turn(text: str, deps: AgentDeps) -> TurnRun:
+    async def run(conv: Conversation, emit: Emit, confirm: Confirm, record: Record) -> object:
+        return await run_turn(conv, text, deps, emit=emit, confirm=confirm, record=record)
 
-    async def _run_action(
-        self, session: Session, pending: PendingConfirmation
-    ) -> tuple[dict[str, Any], str]:
-        deps = self.deps
-        try:
-            args = deps.registry.validate(pending.action, pending.arguments)
-            shown = args.model_dump(mode="json")
-            ctx = ActionContext(
-                services=deps.services,
-                customer_email=session.customer_email,
-                now=deps.settings.clock(),
-                idempotency_key=idempotency_key(session.id, pending.action, shown),
-                conversation_id=session.id,
-            )
-            await session.emit(ActionStarted(action=pending.action, arguments=shown))
-            result = await deps.registry.run(pending.action, ctx, args)
-        except ActionError as exc:
-            error = {"code": exc.code, "message": exc.message}
-            await session.emit(ActionFinished(action=pending.action, ok=False, result=error))
-            return {"ok": False, "error": error}, exc.message
-        payload = result.model_dump(mode="json")
-        await session.emit(ActionFinished(action=pending.action, ok=True, result=payload))
-        return {"ok": True, "result": payload}, str(payload.get("message") or "Done.")
+    return run
+
+
+def _resumed_turn(late: LateAnswer, deps: AgentDeps) -> TurnRun:
+    async def run(conv: Conversation, emit: Emit, confirm: Confirm, record: Record) -> object:
+        return await resume_turn(conv, late, deps, emit=emit, confirm=confirm, record=record)
+
+    return run
 
 
 def _request_of(pending: PendingConfirmation) -> ConfirmationRequest:
@@ -368,19 +339,4 @@ def _request_of(pending: PendingConfirmation) -> ConfirmationRequest:
     )
 
 
-def _open_call_id(store: ConversationStore, conv_id: str, action: str) -> str | None:
-    """The id of the newest tool call for `action` that has no result yet."""
-    answered: set[str] = set()
-    for message in reversed(store.messages(conv_id)):
-        content = message.content
-        if message.role == "tool" and content.get("tool_call_id"):
-            answered.add(content["tool_call_id"])
-        elif message.role == "assistant":
-            for call in content.get("tool_calls") or []:
-                name = (call.get("function") or {}).get("name")
-                if name == action and call.get("id") not in answered:
-                    return call.get("id")
-    return None
-
-
-__all__ = ["Session", "SessionManager"]
+__all__ = ["INTERNAL_ERROR", "Session", "SessionInbox", "SessionManager"]

@@ -1,10 +1,12 @@
-"""The one module that imports litellm: model calls, streaming, and our own in-process providers.
+"""`LiteLLMModel`: every provider string litellm reaches — the one module that imports litellm.
 
-Every model — a hosted one, a local one, the offline default and the tests' scripted model — goes
-through `litellm.acompletion(stream=True)`, so the loop sees one shape of stream and litellm's real
-chunk parsing is exercised in tests. In-process providers are plain objects with
-`respond(messages, tools) -> ModelReply` (optionally `async arespond`), wrapped in a
-`litellm.CustomLLM` by `register_handler`.
+It renders the system prompt (agent.turn.prompts) and the tool list from the `ModelRequest`, streams
+through `litellm.acompletion(stream=True)`, assembles streamed tool calls, and applies timeouts,
+retries and fallbacks. It is imported only when a model other than `shopdesk/offline` is configured.
+
+In-process providers (the tests' scripted models) are plain objects with
+`respond(messages, tools) -> ModelReply` (optionally `async arespond`), served through a
+`litellm.CustomLLM` by `register_handler`, so tests exercise litellm's real chunk parsing.
 """
 
 from __future__ import annotations
@@ -19,81 +21,85 @@ import json  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 import warnings  # noqa: E402
-from collections.abc import AsyncIterator, Iterator  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence  # noqa: E402
 from typing import Any, Protocol  # noqa: E402
 
 import litellm  # noqa: E402
-from litellm import CustomLLM  # noqa: E402
+from litellm.llms.custom_llm import CustomLLM  # noqa: E402
 from litellm.types.utils import ChatCompletionMessageToolCall  # noqa: E402
+
+from agent.models.base import (  # noqa: E402
+    ModelError,
+    ModelReply,
+    ModelRequest,
+    ModelTurn,
+    ToolCall,
+    ToolSpec,
+    split_text,
+)
+from agent.turn.prompts import render_system_prompt  # noqa: E402
 
 litellm.suppress_debug_info = True
 # litellm's own types trip a pydantic notice on the first streamed call; it is not ours to fix.
 warnings.filterwarnings("ignore", message=".*ReadOnly.*qualifier", category=UserWarning)
 
-# Text is cut into chunks of about this many characters, so an in-process model's deltas are real
-# deltas (the widget shows them arriving) without flooding the socket with one frame per letter.
-CHUNK_CHARS = 24
-
-
-@dataclass
-class ToolCall:
-    id: str
-    name: str
-    # A dict when the model sent a JSON object; the raw text otherwise (the loop reports it).
-    arguments: dict[str, Any] | str = field(default_factory=dict)
-
-
-@dataclass
-class ModelReply:
-    """What an in-process provider answers."""
-
-    text: str = ""
-    tool_calls: list[ToolCall] = field(default_factory=list)
-
-
-@dataclass
-class ModelTurn:
-    """The end of one streamed model call: the whole text and the parsed tool calls.
-
-    `model_seconds` is the wall time spent waiting on the model (from the request to the last
-    chunk, litellm's own processing included); the server subtracts it to report its own latency.
-    """
-
-    text: str
-    tool_calls: list[ToolCall]
-    model_seconds: float
-    model: str = ""
+OFFLINE_MODEL = "shopdesk/offline"
+Chat = list[dict[str, Any]]  # OpenAI-format messages or tools, as litellm takes them
 
 
 class Handler(Protocol):
-    def respond(
-        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
-    ) -> ModelReply: ...
+    def respond(self, messages: Chat, tools: Chat) -> ModelReply: ...
 
 
-class ModelError(Exception):
-    """Every configured model failed (after retries and fallbacks)."""
+# The model ----------------------------------------------------------------------------------------
+class LiteLLMModel:
+    def __init__(
+        self,
+        model: str,
+        *,
+        fallbacks: Sequence[str] = (),
+        timeout: float = 60.0,
+        retries: int = 1,
+    ) -> None:
+        self.model = model
+        self.fallbacks = tuple(fallbacks)
+        self.timeout = timeout
+        self.retries = retries
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[str | ModelTurn]:
+        messages: Chat = [{"role": "system", "content": render_system_prompt(request)}]
+        messages.extend(dict(m) for m in request.messages)
+        tools = tool_dicts(request.tools)
+
+        def attempt(candidate: str) -> AsyncIterator[str | ModelTurn]:
+            if candidate == OFFLINE_MODEL:  # a fallback to the embedded model needs no provider
+                from agent.models.offline import OfflineModel
+
+                return OfflineModel().stream(request)
+            return _stream_one(candidate, messages, tools, self.timeout)
+
+        async for item in _with_fallbacks([self.model, *self.fallbacks], attempt, self.retries):
+            yield item
 
 
-# In-process providers ---------------------------------------------------------------------------
-def _split_text(text: str, size: int = CHUNK_CHARS) -> list[str]:
-    """Cut at word boundaries into pieces of roughly `size` characters (whitespace kept)."""
-    pieces: list[str] = []
-    current = ""
-    for word in text.split(" "):
-        candidate = f"{current} {word}" if current else word
-        if current and len(candidate) > size:
-            pieces.append(current + " ")
-            current = word
-        else:
-            current = candidate
-    if current:
-        pieces.append(current)
-    return pieces
+def tool_dicts(tools: Sequence[ToolSpec]) -> Chat:
+    """Tools in the OpenAI format. Example requests, when an action has them, are mentioned in
+    prose: they help a model tell similar actions apart."""
+    out: Chat = []
+    for tool in tools:
+        description = tool.description
+        if tool.examples:
+            quoted = "; ".join(json.dumps(example) for example in tool.examples)
+            description = f"{description} Shoppers ask for it with words like: {quoted}."
+        function = {"name": tool.name, "description": description, "parameters": tool.parameters}
+        out.append({"type": "function", "function": function})
+    return out
 
 
-def _chunk(text: str = "", tool_use: dict[str, Any] | None = None, finish: str = "") -> dict:
+# In-process providers -----------------------------------------------------------------------------
+def _chunk(
+    text: str = "", tool_use: dict[str, Any] | None = None, finish: str = ""
+) -> dict[str, Any]:
     # A litellm GenericStreamingChunk (a TypedDict; plain dicts are what litellm checks for).
     return {
         "text": text,
@@ -111,17 +117,13 @@ def _arguments_json(arguments: dict[str, Any] | str) -> str:
     return arguments if isinstance(arguments, str) else json.dumps(arguments)
 
 
-def _reply_chunks(reply: ModelReply) -> Iterator[dict]:
-    for piece in _split_text(reply.text):
+def _reply_chunks(reply: ModelReply) -> Iterator[dict[str, Any]]:
+    for piece in split_text(reply.text):
         yield _chunk(text=piece)
     for index, call in enumerate(reply.tool_calls):
+        function = {"name": call.name, "arguments": _arguments_json(call.arguments)}
         yield _chunk(
-            tool_use={
-                "id": call.id,
-                "type": "function",
-                "function": {"name": call.name, "arguments": _arguments_json(call.arguments)},
-                "index": index,
-            }
+            tool_use={"id": call.id, "type": "function", "function": function, "index": index}
         )
     yield _chunk(finish="tool_calls" if reply.tool_calls else "stop")
 
@@ -156,11 +158,12 @@ class _HandlerLLM(CustomLLM):
         return self.handler.respond(list(kwargs.get("messages") or []), list(tools))
 
     async def _arespond(self, kwargs: dict[str, Any]) -> ModelReply:
-        arespond = getattr(self.handler, "arespond", None)
+        arespond = getattr(self.handler, "arespond", None)  # optional half of the protocol
         if arespond is None:
             return self._respond(kwargs)
         tools = (kwargs.get("optional_params") or {}).get("tools") or []
-        return await arespond(list(kwargs.get("messages") or []), list(tools))
+        reply: ModelReply = await arespond(list(kwargs.get("messages") or []), list(tools))
+        return reply
 
     def completion(self, *args: Any, **kwargs: Any) -> Any:
         return _reply_response(self._respond(kwargs), kwargs["model_response"])
@@ -171,7 +174,8 @@ class _HandlerLLM(CustomLLM):
     def streaming(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
         yield from _reply_chunks(self._respond(kwargs))
 
-    async def astreaming(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+    # litellm declares a coroutine returning an iterator, and calls it as an async generator.
+    async def astreaming(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:  # type: ignore[override]
         for chunk in _reply_chunks(await self._arespond(kwargs)):
             yield chunk
 
@@ -186,7 +190,7 @@ def register_handler(provider: str, handler: Handler) -> None:
     litellm.custom_provider_map = [
         item for item in litellm.custom_provider_map if item.get("provider") != provider
     ] + [{"provider": provider, "custom_handler": wrapped}]
-    litellm.utils.custom_llm_setup()
+    litellm.utils.custom_llm_setup()  # type: ignore[no-untyped-call]
 
 
 def unregister_handler(provider: str) -> None:
@@ -196,51 +200,7 @@ def unregister_handler(provider: str) -> None:
     ]
 
 
-_priced: set[str] = set()
-
-
-def _price_in_process_model(model: str) -> None:
-    # Without a price entry litellm searches its whole cost map on every call to conclude "unknown"
-    # (measured: 18 ms per call instead of 6). Our own providers are free; say so once.
-    provider = model.split("/", 1)[0]
-    if provider not in _registered or model in _priced:
-        return
-    litellm.register_model(
-        {
-            model: {
-                "litellm_provider": provider,
-                "mode": "chat",
-                "input_cost_per_token": 0.0,
-                "output_cost_per_token": 0.0,
-                "cache_creation_input_token_cost": 0.0,
-                "cache_read_input_token_cost": 0.0,
-                "max_tokens": 1_000_000,
-                "supports_function_calling": True,
-            }
-        }
-    )
-    _priced.add(model)
-
-
-def _skip_post_stream_logging(model: str) -> bool:
-    """True for our own in-process providers when nobody listens to litellm's success logging.
-
-    After the last chunk litellm rebuilds the whole response (`stream_chunk_builder`, in a worker
-    thread), prices it and builds its standard logging payload for the callbacks: ~5 ms of CPU
-    per call for a free, instant model, most of it on the event loop, and nothing reads it unless
-    a callback is configured. Hosted models keep the full path (their last chunks may carry
-    usage, and their spend is worth logging)."""
-    if model.split("/", 1)[0] not in _registered:
-        return False
-    return not (
-        litellm.callbacks
-        or litellm.success_callback
-        or litellm._async_success_callback
-        or litellm.service_callback
-    )
-
-
-# Calling a model --------------------------------------------------------------------------------
+# Calling a model ----------------------------------------------------------------------------------
 def _parse_tool_calls(raw: list[dict[str, Any]]) -> list[ToolCall]:
     """Assembled calls → ToolCall, arguments parsed when they are a JSON object (else kept raw,
     so the loop can tell the model its arguments were not JSON)."""
@@ -261,8 +221,8 @@ def _parse_tool_calls(raw: list[dict[str, Any]]) -> list[ToolCall]:
 
 def _assemble_tool_calls(fragments: list[Any]) -> list[dict[str, Any]]:
     """Streamed tool-call deltas → whole calls. Providers send a call's id and name first and its
-    arguments in pieces, all under one `index` (ours send each call whole). Cheaper than
-    `litellm.stream_chunk_builder` (measured 1.6 ms per call), which also counts tokens."""
+    arguments in pieces, all under one `index`. Cheaper than `litellm.stream_chunk_builder`
+    (measured 1.6 ms per call), which also counts tokens."""
     calls: dict[int, dict[str, Any]] = {}
     for fragment in fragments:
         index = fragment.index if getattr(fragment, "index", None) is not None else len(calls)
@@ -279,13 +239,12 @@ def _assemble_tool_calls(fragments: list[Any]) -> list[dict[str, Any]]:
 
 
 async def _stream_one(
-    model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]], timeout: float
+    model: str, messages: Chat, tools: Chat, timeout: float
 ) -> AsyncIterator[str | ModelTurn]:
     started = time.perf_counter()
     # One deadline for the whole answer; asyncio.timeout_at around each await (not wait_for,
     # which wraps every chunk in a new task) so the consumer's own time between chunks is free.
     deadline = asyncio.get_running_loop().time() + timeout
-    _price_in_process_model(model)
     kwargs: dict[str, Any] = {"model": model, "messages": messages, "stream": True}
     if tools:
         kwargs["tools"] = tools
@@ -295,59 +254,43 @@ async def _stream_one(
     text: list[str] = []
     fragments: list[Any] = []
     iterator = response.__aiter__()
-    stop_at_finish = _skip_post_stream_logging(model)
     while True:
         try:
             async with asyncio.timeout_at(deadline):
                 chunk = await iterator.__anext__()
         except StopAsyncIteration:
             break
-        choice = chunk.choices[0] if chunk.choices else None
-        delta = choice.delta if choice is not None else None
+        delta = chunk.choices[0].delta if chunk.choices else None
         if delta is not None:
             if delta.tool_calls:
                 fragments.extend(delta.tool_calls)
             if delta.content:
                 text.append(delta.content)
                 yield delta.content
-        if stop_at_finish and choice is not None and choice.finish_reason:
-            # The answer is complete. Asking for the next chunk would only run litellm's
-            # end-of-stream bookkeeping (see _skip_post_stream_logging); close the stream instead.
-            await response.aclose()
-            break
-    elapsed = time.perf_counter() - started
     yield ModelTurn(
         text="".join(text),
         tool_calls=_parse_tool_calls(_assemble_tool_calls(fragments)),
-        model_seconds=elapsed,
+        model_seconds=time.perf_counter() - started,
         model=model,
     )
 
 
-async def stream_model(
-    model: str,
-    messages: list[dict[str, Any]],
-    tools: list[dict[str, Any]],
-    *,
-    fallbacks: list[str] | tuple[str, ...] = (),
-    timeout: float = 60.0,
-    retries: int = 1,
+async def _with_fallbacks(
+    candidates: list[str],
+    attempt: Callable[[str], AsyncIterator[str | ModelTurn]],
+    retries: int,
 ) -> AsyncIterator[str | ModelTurn]:
-    """Text deltas as they arrive, then exactly one ModelTurn.
-
-    Each model is tried `1 + retries` times, then the fallbacks in order. A model that fails before
-    sending any text is retried or replaced silently; once text has reached the caller a failure is
-    raised (the shopper has already seen part of the answer, so switching models would garble it).
-    """
-    ensure_default_providers()
+    """Each candidate is tried `1 + retries` times, in order. A model that fails before sending any
+    text is retried or replaced silently; once text has reached the caller a failure is raised (the
+    shopper has already seen part of the answer, so switching models would garble it)."""
     problems: list[str] = []
     waited = 0.0
-    for candidate in [model, *fallbacks]:
+    for candidate in candidates:
         for _attempt in range(1 + max(0, retries)):
             sent_text = False
             attempt_started = time.perf_counter()
             try:
-                async for item in _stream_one(candidate, messages, tools, timeout):
+                async for item in attempt(candidate):
                     if isinstance(item, ModelTurn):
                         item.model_seconds += waited
                         yield item
@@ -365,9 +308,25 @@ async def stream_model(
     raise ModelError("; ".join(problems) or "no model configured")
 
 
-async def complete(
-    model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]], **kwargs: Any
-) -> ModelTurn:
+def stream_model(
+    model: str,
+    messages: Chat,
+    tools: Chat,
+    *,
+    fallbacks: Sequence[str] = (),
+    timeout: float = 60.0,
+    retries: int = 1,
+) -> AsyncIterator[str | ModelTurn]:
+    """Raw messages and tools through litellm (scripts and transport tests): text deltas as they
+    arrive, then exactly one ModelTurn."""
+
+    def attempt(candidate: str) -> AsyncIterator[str | ModelTurn]:
+        return _stream_one(candidate, messages, tools, timeout)
+
+    return _with_fallbacks([model, *fallbacks], attempt, retries)
+
+
+async def complete(model: str, messages: Chat, tools: Chat, **kwargs: Any) -> ModelTurn:
     """The whole answer at once (scripts and tests)."""
     async for item in stream_model(model, messages, tools, **kwargs):
         if isinstance(item, ModelTurn):
@@ -375,22 +334,32 @@ async def complete(
     raise ModelError("the model stream ended without a turn")  # pragma: no cover
 
 
-async def warm_up(model: str = "shopdesk/offline") -> float:
-    """One throwaway call: litellm's first call lazily imports ~2 s of modules. Servers call this
-    at start-up so the first shopper does not wait. Returns the seconds it took."""
+class _Hello:
+    def respond(self, messages: Chat, tools: Chat) -> ModelReply:
+        return ModelReply(text="hello")
+
+
+async def warm_up() -> float:
+    """One throwaway call through an in-process provider: litellm's first call lazily imports ~2 s
+    of modules. Servers with a litellm model call this at start-up so the first shopper does not
+    wait. Returns the seconds it took."""
     started = time.perf_counter()
+    register_handler("shopdesk-warm-up", _Hello())
     try:
-        await complete(model, [{"role": "user", "content": "hello"}], [], timeout=30, retries=0)
+        await complete("shopdesk-warm-up/hello", [{"role": "user", "content": "hi"}], [], retries=0)
     except ModelError:
         pass
+    finally:
+        unregister_handler("shopdesk-warm-up")
     return time.perf_counter() - started
 
 
-def ensure_default_providers() -> None:
-    """Register `shopdesk/offline` unless something already serves the `shopdesk` provider.
-
-    Done on first use rather than at import: agent.models.offline imports this module for its types."""
-    if "shopdesk" not in _registered:
-        from agent.models.offline import OfflineModel
-
-        register_handler("shopdesk", OfflineModel())
+__all__ = [
+    "LiteLLMModel",
+    "complete",
+    "register_handler",
+    "stream_model",
+    "tool_dicts",
+    "unregister_handler",
+    "warm_up",
+]

@@ -1,4 +1,5 @@
-"""Two views of stored messages: litellm history for the loop, and the transcript a shopper sees."""
+"""Two views of stored messages: the model's history (agent.turn.history, the one normaliser) and
+the transcript a shopper sees."""
 
 from __future__ import annotations
 
@@ -6,8 +7,7 @@ import json
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-# Keys litellm/OpenAI accept on a chat message; anything else we stored is ours.
-_LITELLM_KEYS = {"role", "content", "tool_calls", "tool_call_id", "name", "function_call"}
+from agent.turn.history import History, message_text
 
 
 class _Message(Protocol):
@@ -15,17 +15,6 @@ class _Message(Protocol):
     role: str
     content: dict[str, Any]
     citations: list[dict[str, Any]] | None
-
-
-def message_text(content: Any) -> str:
-    """The text of a litellm `content` (a string, or a list of parts)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
-    return str(content)
 
 
 def parse_tool_content(text: Any) -> Any:
@@ -48,54 +37,8 @@ def _tool_ok(result: Any) -> bool:
 
 
 def to_history(messages: Iterable[_Message]) -> list[dict[str, Any]]:
-    """litellm messages in order; staff messages become assistant turns, notes are left out.
-
-    A turn cut short (a restart between a tool call and its result) would leave a tool call without a
-    result, which providers reject; such calls get an 'interrupted' result so the next turn can run.
-    """
-    out: list[dict[str, Any]] = []
-    open_calls: list[str] = []
-
-    def close_open_calls() -> None:
-        for call_id in open_calls:
-            out.append(
-                {
-                    "role": "tool",
-                    "tool_call_id": call_id,
-                    "content": json.dumps(
-                        {
-                            "ok": False,
-                            "error": "interrupted",
-                            "message": "This step was interrupted.",
-                        }
-                    ),
-                }
-            )
-        open_calls.clear()
-
-    for msg in messages:
-        content = msg.content
-        if msg.role == "tool":
-            call_id = content.get("tool_call_id")
-            if call_id in open_calls:
-                open_calls.remove(call_id)
-            out.append({k: v for k, v in content.items() if k in _LITELLM_KEYS})
-            continue
-        close_open_calls()
-        if msg.role == "system-note":
-            continue
-        if msg.role == "agent":
-            out.append({"role": "assistant", "content": message_text(content.get("content"))})
-            continue
-        clean = {k: v for k, v in content.items() if k in _LITELLM_KEYS}
-        clean["role"] = msg.role
-        out.append(clean)
-        if msg.role == "assistant":
-            open_calls.extend(
-                call.get("id") for call in content.get("tool_calls") or [] if call.get("id")
-            )
-    close_open_calls()
-    return out
+    """The model's view of stored messages: agent.turn.history, the one normaliser."""
+    return [dict(m) for m in History.from_store(messages).for_model()]
 
 
 def to_transcript(messages: Iterable[_Message]) -> list[dict[str, Any]]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Sequence
 
 from agent.chat.events import Citation
+from agent.models.base import PassageFact
 
 _MARKER_RE = re.compile(r"\[(\d{1,2})\]")
 
@@ -19,8 +20,8 @@ def cited_ids(text: str) -> list[int]:
     return seen
 
 
-def extract_citations(text: str, passages: list[Any]) -> list[Citation]:
-    """Passages (1-based ids, as rendered in the prompt) referenced in `text`; unknown ids are
+def extract_citations(text: str, passages: Sequence[PassageFact]) -> list[Citation]:
+    """Passages (1-based ids, as the model was given them) referenced in `text`; unknown ids are
     ignored rather than invented."""
     return [
         Citation(

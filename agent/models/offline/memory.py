@@ -1,21 +1,23 @@
 """What the conversation so far establishes: the order, email, item, reason and resolution the
-shopper gave, and what the actions returned. Read from the messages on every call, newest first."""
+shopper gave, and what the actions returned. Read from the messages on every call, newest first;
+the verified shopper and the order-number pattern come from the request's facts."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from agent.models.base import ModelRequest
 from agent.models.offline import slots
 from agent.models.offline.routing import FLOWS, Tool, classify, read_tools
 from agent.models.offline.state import Conversation, ToolOutcome, read_conversation
 
 
 class Memory:
-    def __init__(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> None:
-        self.conv: Conversation = read_conversation(messages)
-        self.tools: dict[str, Tool] = read_tools(tools)
-        self.facts = self.conv.facts
+    def __init__(self, request: ModelRequest) -> None:
+        self.conv: Conversation = read_conversation(request.messages)
+        self.tools: dict[str, Tool] = read_tools(request.tools)
+        self.facts = request  # passages, confidence, the verified shopper: structured, not parsed
         self.order_re = slots.order_pattern(self.facts.order_id_pattern)
         self.turn: list[ToolOutcome] = self.conv.this_turn()
         self.text = self.conv.last_user_text

@@ -8,9 +8,11 @@ already under way). Regular expressions, not a model: predictable, and easy to r
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.models.base import ToolSpec
 from agent.models.offline import slots
 
 OFFER_RETURN = "Shall I start this return for you?"
@@ -74,7 +76,8 @@ class Tool:
     def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         ref = schema.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            return self.defs.get(ref.rsplit("/", 1)[-1], {})
+            found = self.defs.get(ref.rsplit("/", 1)[-1])
+            return found if isinstance(found, dict) else {}
         return schema
 
     def enum(self, param: str) -> list[str] | None:
@@ -89,24 +92,16 @@ class Tool:
         return self.properties.get(param, {}).get("default")
 
 
-def read_tools(tools: list[dict[str, Any]]) -> dict[str, Tool]:
+def read_tools(tools: Sequence[ToolSpec]) -> dict[str, Tool]:
     catalogue: dict[str, Tool] = {}
     for tool in tools:
-        function = tool.get("function") or {}
-        name = str(function.get("name") or "")
-        description = str(function.get("description") or "")
-        params = function.get("parameters") or {}
-        examples = []
-        if "Examples:" in description:
-            description, _, tail = description.partition("Examples:")
-            examples = re.findall(r'"((?:[^"\\]|\\.)*)"', tail)
-        examples += [str(e) for e in tool.get("examples") or function.get("x-examples") or []]
-        catalogue[name] = Tool(
-            name=name,
-            description=description.strip(),
+        params = tool.parameters
+        catalogue[tool.name] = Tool(
+            name=tool.name,
+            description=tool.description.strip(),
             properties=params.get("properties") or {},
             required=list(params.get("required") or []),
-            examples=examples,
+            examples=list(tool.examples),
             defs=params.get("$defs") or {},
         )
     return catalogue

@@ -7,7 +7,7 @@ store owner reading a transcript should be able to see why it did what it did.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 DEFAULT_ORDER_PATTERN = r"(?:#\s?\d{3,10}|\b[A-Za-z]{1,4}-\d{1,10}\b)"
@@ -248,7 +248,7 @@ def find_resolution(text: str, allowed: Sequence[str] | None = None) -> str | No
 
 
 def pick_value(
-    value: str, allowed: Sequence[str] | None, fallbacks: dict[str, tuple[str, ...]]
+    value: str, allowed: Sequence[str] | None, fallbacks: Mapping[str, tuple[str, ...]]
 ) -> str | None:
     if not allowed or value in allowed:
         return value

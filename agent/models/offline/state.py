@@ -1,13 +1,14 @@
-"""What the conversation so far says: read fresh from the messages on every call (the offline
-model keeps no memory of its own — the transcript is the memory)."""
+"""What the conversation so far says: read fresh from the request's messages on every call (the
+offline model keeps no memory of its own — the transcript is the memory)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.turn.prompts import PromptFacts, parse_system_prompt
+from agent.models.base import Message
 
 
 @dataclass
@@ -31,8 +32,7 @@ class ToolOutcome:
 
 @dataclass
 class Conversation:
-    facts: PromptFacts
-    messages: list[dict[str, Any]]
+    messages: Sequence[Message]
     user_turns: list[tuple[int, str]] = field(default_factory=list)  # (index, text)
     outcomes: list[ToolOutcome] = field(default_factory=list)
     assistant_texts: list[tuple[int, str]] = field(default_factory=list)
@@ -61,11 +61,8 @@ class Conversation:
         return None
 
 
-def _content(message: dict[str, Any]) -> str:
-    content = message.get("content")
-    if isinstance(content, list):  # multi-part content: keep the text parts
-        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return str(content or "")
+def _content(message: Message) -> str:
+    return str(message.get("content") or "")
 
 
 def _arguments(raw: Any) -> dict[str, Any]:
@@ -78,9 +75,8 @@ def _arguments(raw: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def read_conversation(messages: list[dict[str, Any]]) -> Conversation:
-    system = next((_content(m) for m in messages if m.get("role") == "system"), "")
-    conv = Conversation(facts=parse_system_prompt(system), messages=messages)
+def read_conversation(messages: Sequence[Message]) -> Conversation:
+    conv = Conversation(messages=messages)
     pending: dict[str, tuple[str, dict[str, Any]]] = {}
     for index, message in enumerate(messages):
         role = message.get("role")
@@ -97,9 +93,7 @@ def read_conversation(messages: list[dict[str, Any]]) -> Conversation:
             if text and not message.get("tool_calls"):
                 conv.assistant_texts.append((index, text))
         elif role == "tool":
-            name, args = pending.get(
-                str(message.get("tool_call_id")), (message.get("name", ""), {})
-            )
+            name, args = pending.get(str(message.get("tool_call_id")), ("", {}))
             payload = _arguments(_content(message))
             ok = bool(payload.get("ok", "error" not in payload))
             if ok:

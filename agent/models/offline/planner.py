@@ -1,0 +1,384 @@
+"""The offline model's decision: the next step, from what `Memory` reads of the request.
+
+What it does, in the order it checks:
+- a yes/no to its own offer (start the return? make the label? talk to a person?);
+- a request it recognises from the actions' descriptions and examples — a return, tracking, a label,
+  an order lookup, or a developer's own action — with the details (order number, email, item,
+  reason, resolution) read from everything the shopper has said; what is missing it asks for;
+- anything else is a question: quote the best passage with its marker [n], or, below the retrieval
+  confidence threshold, say it does not know and offer a person.
+Action results are relayed through their own `message` (and a label's URL): the model never words
+money or policy itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from agent.models.base import ModelReply, PassageFact, ToolCall
+from agent.models.offline import slots
+from agent.models.offline.memory import Memory
+from agent.models.offline.routing import (
+    ASK_REASON_EXAMPLES,
+    HANDOFF_TOOL,
+    OFFER_LABEL,
+    OFFER_PERSON,
+    OFFER_RETURN,
+    RETURN_RE,
+    Tool,
+    classify,
+)
+from agent.models.offline.state import ToolOutcome
+
+# Reasons that are the shopper's choice, not a fault: a refusal for one of these may not be final.
+BUYER_REASONS = frozenset({"changed_mind", "wrong_size", "no_longer_needed", "ordered_by_mistake"})
+
+
+class Planner(Memory):
+    """Decides the next step from what `Memory` reads."""
+
+    # Entry ---------------------------------------------------------------------------------------
+    def reply(self) -> ModelReply:
+        if not self.conv.user_turns:
+            return self.say(self.greeting())
+        offered = self.conv.previous_assistant_text()
+        answer = slots.leading_answer(self.text)  # "yes, go ahead and …" answers the offer too
+        if answer is not None:
+            if OFFER_RETURN in offered:
+                return self.return_flow(consent=answer == "yes")
+            if OFFER_LABEL in offered:
+                return self.label_flow(consent=answer == "yes")
+            if OFFER_PERSON in offered:
+                if answer == "yes":
+                    return self.person()
+                return self.say("Alright. What else can I help with?")
+        intent = classify(self.text, self.tools, self.order_re)
+        if intent in ("yes", "no"):
+            if self.ongoing_flow() is None:
+                return self.say(
+                    "Okay! What would you like to do next?"
+                    if intent == "yes"
+                    else "No problem. Is there anything else I can help with?"
+                )
+            intent = ""
+        if intent == "" or (intent in ("question", "lookup") and self.gives_details()):
+            intent = self.ongoing_flow() or intent
+        if intent == "" and slots.find_order_ids(self.text, self.order_re):
+            intent = "lookup"  # an order number on its own: look the order up
+        if intent == "return":
+            return self.return_flow(consent=None)
+        if intent == "track":
+            return self.track_flow()
+        if intent == "label":
+            return self.label_flow(consent=True)
+        if intent == "lookup":
+            return self.lookup_flow()
+        if intent.startswith("tool:"):
+            return self.custom_flow(self.tools[intent[5:]])
+        if intent == "person":
+            return self.person()
+        if intent == "greeting":
+            return self.say(self.greeting())
+        if intent == "thanks":
+            return self.say("You're welcome! Is there anything else I can help with?")
+        if intent == "no":
+            return self.say("No problem. Is there anything else I can help with?")
+        return self.say(self.answer_question())
+
+    # Replies ------------------------------------------------------------------------------------
+    def say(self, text: str) -> ModelReply:
+        return ModelReply(text=text.strip())
+
+    def call(self, name: str, arguments: dict[str, Any]) -> ModelReply:
+        # Never the same call twice in one turn: a repeat would loop; relay what came back instead.
+        for outcome in self.turn:
+            if outcome.name == name and outcome.arguments == arguments:
+                return self.say(self.relay() or outcome.message)
+        digest = hashlib.sha256(
+            f"{len(self.conv.messages)}|{name}|{json.dumps(arguments, sort_keys=True)}".encode()
+        ).hexdigest()[:16]
+        return ModelReply(
+            tool_calls=[ToolCall(id=f"call_{digest}", name=name, arguments=arguments)]
+        )
+
+    def call_many(self, name: str, argument_sets: list[dict[str, Any]]) -> ModelReply:
+        """Several calls of one action in one reply (the loop runs them in order)."""
+        if len(argument_sets) == 1:
+            return self.call(name, argument_sets[0])
+        calls = [self.call(name, arguments).tool_calls for arguments in argument_sets]
+        if not all(calls):  # one was already made this turn: relay instead of looping
+            return self.say(self.relay())
+        return ModelReply(tool_calls=[c for group in calls for c in group])
+
+    def relay(self, outcomes: list[ToolOutcome] | None = None) -> str:
+        """This turn's action results, in the actions' own words."""
+        parts: list[str] = []
+        for outcome in outcomes if outcomes is not None else self.turn:
+            message = outcome.message
+            if outcome.ok:
+                url = outcome.result.get("label_url") or outcome.result.get("url")
+                if url and str(url) not in message:
+                    message = f"{message} Your label: {url}".strip()
+            elif outcome.code == "declined":
+                message = f"Okay — I haven't done that ({outcome.name.replace('_', ' ')})."
+            if message and message not in parts:
+                parts.append(message)
+        return " ".join(parts)
+
+    def greeting(self) -> str:
+        store = self.facts.store_name or "the store"
+        return (
+            f"Hi! I'm {store}'s assistant. I can answer questions about our policies, look up an "
+            "order, start a return or track a parcel. How can I help?"
+        )
+
+    def person(self) -> ModelReply:
+        """Hand over to a person through the loop's handoff tool (if the loop offers one)."""
+        done = [o for o in self.turn if o.name == HANDOFF_TOOL]
+        if done:
+            return self.say(self.relay())
+        if HANDOFF_TOOL in self.tools:
+            return self.call(HANDOFF_TOOL, {"reason": f"The shopper asked: {self.text[:200]}"})
+        return self.say(
+            "I can't bring a person into this chat myself — please contact the store directly."
+        )
+
+    def answer_question(self) -> str:
+        facts = self.facts
+        if not facts.answerable:
+            return f"I'm sorry, I don't know that, and I'd rather not guess. {OFFER_PERSON}"
+        question = self.text
+        rank, passage = max(
+            enumerate(facts.passages),
+            key=lambda pair: (self.passage_score(question, pair[1], pair[0]), -pair[0]),
+        )
+        quote = slots.best_sentences(question, passage.text)
+        answer = f"{quote} [{rank + 1}]"
+        if RETURN_RE.search(question) and "check_eligibility" in self.tools:
+            answer += (
+                " If you'd like to start a return, tell me your order number and the email "
+                "address you used for the order."
+            )
+        return answer
+
+    @staticmethod
+    def passage_score(question: str, passage: PassageFact, rank: int) -> float:
+        """Retrieval's order, corrected by how well the heading and text fit the question's words
+        (a heading naming the topic — "Shipping costs" for "how much is shipping" — counts most)."""
+        heading = passage.heading.rsplit(">", 1)[-1]
+        fit = 0.7 * slots.overlap(question, heading) + 0.3 * slots.overlap(question, passage.text)
+        return fit + {0: 0.35, 1: 0.1}.get(rank, 0.0)
+
+    # Slots --------------------------------------------------------------------------------------
+    def resolution_note(self, since: int) -> str:
+        """Eligibility is worded as a refund; say so when the shopper asked for something else."""
+        resolution = self.resolution(since)
+        if resolution == "refund":
+            return ""
+        return f" You asked for {resolution.replace('_', ' ')} instead of a refund."
+
+    def ask_identity(self, order_id: str | None, email: str | None, what: str) -> ModelReply:
+        prefix = self.relay()
+        if not order_id and not email:
+            text = (
+                f"I can help with {what}. What's your order number, and the email address you "
+                "used for the order?"
+            )
+        elif not order_id:
+            text = f"I can help with {what}. What's the order number?"
+        else:
+            text = f"Thanks! And what email address did you use for order {order_id}?"
+        return self.say(f"{prefix} {text}" if prefix else text)
+
+    def verified_order(self, what: str) -> tuple[dict[str, Any] | None, ModelReply | None]:
+        """The shopper's order, verified by lookup_order — or the reply that gets there."""
+        order_id, email = self.order_id(), self.email()
+        if not order_id or not email:
+            return None, self.ask_identity(order_id, email, what)
+        order = self.order(order_id)
+        if order is not None:
+            return order, None
+        failed = [o for o in self.turn if o.name == "lookup_order" and not o.ok]
+        if failed:
+            return None, self.say(failed[-1].message)
+        return None, self.call("lookup_order", {"order_id": order_id, "email": email})
+
+    # Flows --------------------------------------------------------------------------------------
+    def return_flow(self, consent: bool | None) -> ModelReply:
+        order, reply = self.verified_order("a return")
+        if reply is not None:
+            return reply
+        assert order is not None
+        since = self.scope_start()
+        done = [o for o in self.turn if o.name in ("create_return_authorization", "generate_label")]
+        if done:
+            return self.after_authorization()
+        offered = [o for o in self.offered_checks(since) if o.ok and self.eligible(o)]
+        if consent is not None and offered:
+            if not consent:
+                return self.say(
+                    "No problem — I haven't started a return. Anything else I can help with?"
+                )
+            return self.authorize(offered, since)
+        picked = self.items(order, since)
+        reason = self.reason(since)
+        if not picked or reason is None:
+            return self.ask_item_and_reason(order, [item for item, _ in picked], reason)
+        current = [o for o in self.turn if o.name == "check_eligibility"]
+        if current:
+            return self.after_checks(current, reason, since)
+        return self.call_many(
+            "check_eligibility",
+            [
+                {
+                    "order_id": order["order_id"],
+                    "sku": item["sku"],
+                    "quantity": qty,
+                    "reason": reason,
+                }
+                for item, qty in picked
+            ],
+        )
+
+    def after_checks(self, checks: list[ToolOutcome], reason: str, since: int) -> ModelReply:
+        """Relay each item's eligibility; offer the return if any item qualifies."""
+        if any(self.eligible(o) for o in checks if o.ok):
+            return self.say(f"{self.relay()}{self.resolution_note(since)} {OFFER_RETURN}")
+        if not all(o.ok for o in checks):
+            return self.say(self.relay())
+        hint = ""
+        if reason in BUYER_REASONS:  # a fault may still qualify where a change of mind didn't
+            hint = (
+                " If it arrived damaged or we made a mistake with it, tell me what happened "
+                "and I'll check again."
+            )
+        return self.say(f"{self.relay()}{hint} {OFFER_PERSON}")
+
+    def ask_item_and_reason(
+        self, order: dict[str, Any], picked: list[dict[str, Any]], reason: str | None
+    ) -> ModelReply:
+        prefix = self.relay()
+        if not picked:
+            names = [f"the {i.get('name')}" for i in order.get("items") or []]
+            text = f"Which item would you like to return: {join_or(names)}?"
+            if reason is None:
+                text += f" And why are you returning it — {ASK_REASON_EXAMPLES}?"
+        else:
+            names = [f"the {i.get('name')}" for i in picked]
+            text = (
+                f"Could you tell me why you're returning {join_or(names, 'and')} — "
+                f"{ASK_REASON_EXAMPLES}?"
+            )
+        return self.say(f"{prefix} {text}" if prefix else text)
+
+    def authorize(self, checks: list[ToolOutcome], since: int) -> ModelReply:
+        tool = self.tools.get("create_return_authorization")
+        if tool is None:
+            return self.say(f"I can't start returns here. {OFFER_PERSON}")
+        first = checks[0].arguments
+        lines = [
+            {"sku": o.arguments.get("sku"), "quantity": o.arguments.get("quantity", 1)}
+            for o in checks
+        ]
+        arguments: dict[str, Any] = {"order_id": first.get("order_id")}
+        if "lines" in tool.properties:
+            arguments["lines"] = lines
+        else:
+            arguments.update(lines[0])
+        arguments["reason"] = first.get("reason")
+        if "resolution" in tool.properties:
+            arguments["resolution"] = self.resolution(since)
+        return self.call("create_return_authorization", arguments)
+
+    def after_authorization(self) -> ModelReply:
+        created = [o for o in self.turn if o.name == "create_return_authorization"]
+        labels = [o for o in self.turn if o.name == "generate_label"]
+        if created and created[-1].ok and not labels:
+            rma = created[-1].result
+            if (
+                rma.get("status") == "approved"
+                and rma.get("return_shipping_required", True)
+                and "generate_label" in self.tools
+                and rma.get("rma_id")
+            ):
+                return self.call("generate_label", {"rma_id": rma["rma_id"]})
+        text = self.relay()
+        if labels and not labels[-1].ok and labels[-1].code == "declined":
+            text = (
+                self.relay(created)
+                + " I haven't made a label yet — just ask whenever you want one."
+            )
+        if created and created[-1].ok is False and created[-1].code == "declined":
+            text = "No problem — I haven't started a return. Anything else I can help with?"
+        return self.say(text or "Done.")
+
+    def label_flow(self, consent: bool) -> ModelReply:
+        labels = [o for o in self.turn if o.name == "generate_label"]
+        if labels:
+            return self.say(self.relay())
+        if not consent:
+            return self.say("Okay — no label for now. Just ask whenever you want one.")
+        rma = self.last_rma()
+        if rma is None:
+            if "check_eligibility" in self.tools:
+                return self.return_flow(consent=None)
+            return self.say(f"I don't see a return in this conversation yet. {OFFER_PERSON}")
+        return self.call("generate_label", {"rma_id": rma["rma_id"]})
+
+    def track_flow(self) -> ModelReply:
+        tracked = [o for o in self.turn if o.name == "fetch_tracking"]
+        if tracked:
+            return self.say(self.relay())
+        explicit = slots.find_order_ids(self.text, self.order_re)
+        label = self.conv.last("generate_label", ok=True)
+        if (
+            not explicit
+            and label
+            and label.result.get("tracking_number")
+            and self.facts.customer_email
+        ):
+            return self.call("fetch_tracking", {"tracking_number": label.result["tracking_number"]})
+        order_id = explicit[-1] if explicit else self.order_id()
+        verified = self.facts.customer_email
+        if verified and order_id and self.email() == verified:
+            return self.call("fetch_tracking", {"order_id": order_id})
+        # Not verified yet, or the shopper gave another email: check number + email first.
+        order, reply = self.verified_order("tracking your parcel")
+        if reply is not None:
+            return reply
+        assert order is not None
+        return self.call("fetch_tracking", {"order_id": order["order_id"]})
+
+    def lookup_flow(self) -> ModelReply:
+        order, reply = self.verified_order("that")
+        if reply is not None:
+            return reply
+        text = self.relay() or str((order or {}).get("message", ""))
+        return self.say(text or "I found your order.")
+
+    def custom_flow(self, tool: Tool) -> ModelReply:
+        done = [o for o in self.turn if o.name == tool.name]
+        if done:
+            return self.say(self.relay())
+        known = self.known_values()
+        arguments: dict[str, Any] = {}
+        missing = []
+        for param in tool.properties:
+            if param in known and known[param] is not None:
+                arguments[param] = known[param]
+            elif param in tool.required:
+                missing.append(param)
+        if missing:
+            wanted = "; ".join(
+                str(tool.properties[p].get("description") or p.replace("_", " ")) for p in missing
+            )
+            return self.say(f"To do that I need: {wanted}")
+        return self.call(tool.name, arguments)
+
+
+def join_or(names: list[str], word: str = "or") -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} {word} {names[-1]}"
