@@ -7,8 +7,8 @@ Database work runs in the thread pool; the event loop never waits on SQL.
 
 from __future__ import annotations
 
-import hmac
 import json
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -17,13 +17,16 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from actions.workflow import RESOLUTIONS, STATUSES, WorkflowError
+from actions.auth import is_admin
+from actions.return_status import STATUSES
+from actions.workflow import RESOLUTIONS, WorkflowError
 
 if TYPE_CHECKING:
     from actions.registry import ActionRegistry
     from actions.services import ActionServices
 
 MAX_BODY = 64 * 1024
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 class ApiError(Exception):
@@ -99,12 +102,9 @@ async def _json(request: Request, model: type[BaseModel]) -> Any:
 def api_routes(
     services: ActionServices, registry: ActionRegistry, admin_token: str
 ) -> list[BaseRoute]:
-    expected = f"Bearer {admin_token}".encode()
-
-    def admin(handler: Any) -> Any:
+    def admin(handler: Handler) -> Handler:
         async def wrapped(request: Request) -> Response:
-            given = request.headers.get("authorization", "").encode()
-            if not hmac.compare_digest(given, expected):
+            if not is_admin(request.headers.get("authorization"), admin_token):
                 return _error(
                     ApiError(401, "unauthorized", "A valid admin bearer token is required.")
                 )

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from actions.records import Customer, Order, OrderLine, Shipment, TrackingEvent
+from actions.return_status import INACTIVE
 from actions.store.models import (
     CustomerRow,
     OrderLineRow,
@@ -21,8 +22,6 @@ from actions.store.models import (
     ShipmentRow,
     TrackingEventRow,
 )
-
-INACTIVE_RMA = ("rejected", "cancelled")
 
 # The order's own columns and its customer: one row, enough to check the cache or build the head.
 _HEAD_COLUMNS = sa.select(
@@ -37,7 +36,7 @@ AUTHORIZED = (
     sa.select(ReturnLineRow.sku, sa.func.sum(ReturnLineRow.quantity))
     .join(ReturnAuthorizationRow, ReturnAuthorizationRow.id == ReturnLineRow.rma_id)
     .where(ReturnAuthorizationRow.order_id == sa.bindparam("order_id"))
-    .where(ReturnAuthorizationRow.status.not_in(INACTIVE_RMA))
+    .where(ReturnAuthorizationRow.status.not_in(INACTIVE))
     .group_by(ReturnLineRow.sku)
 )
 _LINE_COLUMNS = sa.select(

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from actions.store.convert import lookup_key, order_number
+from actions.import_format import ImportProblems
+from actions.order_ids import lookup_key, order_number
 from actions.store.models import CustomerRow, OrderLineRow, OrderRow, ShipmentRow, TrackingEventRow
 
 if TYPE_CHECKING:
-    from actions.importer import OrderIn
+    from actions.import_format import OrderIn
 
 CHUNK = 500  # rows per IN (...) query: well under every database's parameter limit
 
@@ -181,6 +182,4 @@ def _check_foreign_tracking(
                 )
                 clashes.append(f"{where}: tracking number {tn!r} already belongs to order {oid}")
     if clashes:
-        from actions.importer import ImportProblems
-
         raise ImportProblems(clashes)

@@ -256,7 +256,7 @@ class SessionManager:
             if isinstance(event, Handoff):
                 await self._handoff(session, event.reason)
                 if self.inbox is not None:
-                    await session.emit_text(self.inbox.handoff_event(event))
+                    await session.emit(self.inbox.handoff_event(event))
                     return
             if self.expose_timing and isinstance(event, AssistantMessage):
                 timing = {

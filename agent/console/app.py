@@ -30,9 +30,12 @@ from starlette.responses import (
 )
 from starlette.routing import BaseRoute, Route
 
+from agent.app.state import AppState
 from agent.chat.events import AgentMessage
-from agent.console.inbox import CONSOLE_STATUSES, HUMAN_STATUSES, Inbox
-from agent.console.staff import COOKIE, LOGIN_CSRF_COOKIE, StaffAuth, StaffSession
+from agent.console.events import ReturnUpdated
+from agent.console.inbox import CONSOLE_STATUSES
+from agent.console.staff import COOKIE, LOGIN_CSRF_COOKIE, StaffSession
+from agent.store.status import ConversationStatus
 
 HERE = Path(__file__).resolve().parent
 STATIC = {
@@ -83,10 +86,10 @@ def _client(request: Request) -> str:
 
 
 class Console:
-    def __init__(self, state: Any, auth: StaffAuth, inbox: Inbox) -> None:
+    def __init__(self, state: AppState) -> None:
         self.state = state
-        self.auth = auth
-        self.inbox = inbox
+        self.auth = state.staff_auth
+        self.inbox = state.inbox
         self.env = _env()
 
     # Plumbing ---------------------------------------------------------------------------------
@@ -188,9 +191,10 @@ class Console:
     # Inbox ------------------------------------------------------------------------------------
     async def _list(self, request: Request) -> tuple[list[Any], str, str]:
         status = request.query_params.get("status", "")
-        status = status if status in CONSOLE_STATUSES else ""
+        status = status if status in CONSOLE_STATUSES else ""  # a StrEnum member is its value
         query = request.query_params.get("q", "")[:200]
-        items = await self.call(self.inbox.data.list, status=status or None, query=query)
+        wanted = ConversationStatus(status) if status else None
+        items = await self.call(self.inbox.data.list, status=wanted, query=query)
         return items, status, query
 
     async def inbox_page(self, request: Request, staff: StaffSession) -> Response:
@@ -272,7 +276,7 @@ class Console:
         back = f"/console/c/{conv_id}"
         data = self.inbox.data
         if op == "assign":
-            await self._set(conv_id, status="assigned", assignee=staff.name)
+            await self._set(conv_id, status=ConversationStatus.ASSIGNED, assignee=staff.name)
         elif op == "reply":
             text = str(form.get("text", "")).strip()
             if not text or len(text) > MAX_REPLY:
@@ -280,15 +284,16 @@ class Console:
                     {"error": "invalid_reply", "message": f"Write 1–{MAX_REPLY} characters."}, 422
                 )
             await self.reply(conv_id, staff.name, text)
-            if item.status != "assigned" or not item.assignee:
-                await self._set(conv_id, status="assigned", assignee=item.assignee or staff.name)
+            if item.status != ConversationStatus.ASSIGNED or not item.assignee:
+                assignee = item.assignee or staff.name
+                await self._set(conv_id, status=ConversationStatus.ASSIGNED, assignee=assignee)
         elif op == "resolve":
-            await self._set(conv_id, status="resolved")
+            await self._set(conv_id, status=ConversationStatus.RESOLVED)
             await self.inbox.webhook("conversation.resolved", conv_id, resolved_by=staff.name)
         elif op == "reopen":
-            await self._set(conv_id, status="pending", assignee=None)
+            await self._set(conv_id, status=ConversationStatus.PENDING, assignee=None)
         elif op == "handback":
-            await self._set(conv_id, status="open", assignee=None)
+            await self._set(conv_id, status=ConversationStatus.OPEN, assignee=None)
             await self.note(conv_id, f"{staff.name} handed the conversation back to the AI.")
         elif op == "note":
             text = str(form.get("text", "")).strip()[:2000]
@@ -311,7 +316,7 @@ class Console:
         if "status" in values:
             session = self.state.sessions.sessions.get(conv_id)
             if session is not None:
-                session.human = values["status"] in HUMAN_STATUSES
+                session.human = ConversationStatus(values["status"]).human
         self.inbox.publish("conversation.updated", conv_id)
 
     async def note(self, conv_id: str, text: str) -> None:
@@ -328,8 +333,7 @@ class Console:
         )
         session = self.state.sessions.sessions.get(conv_id)
         if session is not None:
-            payload = AgentMessage(text=text).model_dump(mode="json") | {"name": name}
-            await session.emit_text(json.dumps(payload))
+            await session.emit(AgentMessage(text=text, name=name))
 
     # Returns queue ----------------------------------------------------------------------------
     async def returns_page(self, request: Request, staff: StaffSession) -> Response:
@@ -368,7 +372,7 @@ class Console:
             rma = await asyncio.to_thread(workflow.transition, rma_id, status, note=note)
         except WorkflowError as exc:
             return JSONResponse({"error": exc.code, "message": exc.message}, exc.status)
-        self.inbox.events.publish({"type": "return.updated", "rma_id": rma.id})
+        self.inbox.events.publish(ReturnUpdated(rma_id=rma.id))
         # Tell the shopper in their latest conversation (live, if their widget is open).
         conv_id = await self.call(self.inbox.data.latest_for, rma.customer_email)
         if conv_id is not None:
@@ -396,7 +400,7 @@ class Console:
                     except TimeoutError:
                         yield ": ping\n\n"
                         continue
-                    yield f"event: update\ndata: {json.dumps(event)}\n\n"
+                    yield f"event: update\ndata: {event.model_dump_json()}\n\n"
 
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
         return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
@@ -408,12 +412,12 @@ class Console:
         return FileResponse(HERE / "static" / name, media_type=STATIC[name])
 
 
-def routes(state: Any, auth: StaffAuth, inbox: Inbox) -> list[BaseRoute]:
+def routes(state: AppState) -> list[BaseRoute]:
     from agent.console import insights_page as console_insights
     from agent.console import knowledge as console_knowledge
     from agent.console import leads as console_leads
 
-    c = Console(state, auth, inbox)
+    c = Console(state)
     return [
         *console_knowledge.routes(c),
         *console_insights.routes(c),
