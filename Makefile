@@ -51,9 +51,13 @@ bench: install
 	$(BIN)/python bench/insights.py
 	$(BIN)/python bench/turns.py
 
+# mypy strict on the typed core. agent/turn and agent/models join the list when they pass.
+MYPY_PATHS ?= agent/chat/events.py agent/chat/endpoint.py agent/chat/identity.py agent/chat/limits.py agent/chat/lead_form.py actions
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict $(MYPY_PATHS)
 
 format: install
 	$(BIN)/ruff format .

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
-from typing import Any, get_type_hints
+from typing import Any, TypeVar, get_type_hints, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
@@ -98,7 +98,9 @@ def _tidy_schema(schema: dict[str, Any]) -> dict[str, Any]:
             return [walk(v) for v in node]
         return node
 
-    return walk(schema)
+    tidy = walk(schema)
+    assert isinstance(tidy, dict)
+    return tidy
 
 
 # Docstrings -------------------------------------------------------------------------------------
@@ -211,7 +213,7 @@ def build_spec(
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[param.name] = (hints[param.name], Field(default, description=doc))
     try:
-        params_model = create_model(  # type: ignore[call-overload]
+        params_model = create_model(
             f"{_camel(action_name)}Args",
             __config__=ConfigDict(extra="forbid"),
             __module__=func.__module__,
@@ -234,15 +236,33 @@ def build_spec(
     )
 
 
+ActionFunc = TypeVar("ActionFunc", bound=Callable[..., Awaitable[ActionResult]])
+
+
+@overload
+def action(func: ActionFunc, /) -> ActionFunc: ...
+
+
+@overload
 def action(
-    func: Callable[..., Any] | None = None,
     *,
     confirm: bool = False,
     identity: bool = False,
     examples: Iterable[str] = (),
     summary: Summary | None = None,
     name: str | None = None,
-) -> Any:
+) -> Callable[[ActionFunc], ActionFunc]: ...
+
+
+def action(
+    func: ActionFunc | None = None,
+    *,
+    confirm: bool = False,
+    identity: bool = False,
+    examples: Iterable[str] = (),
+    summary: Summary | None = None,
+    name: str | None = None,
+) -> ActionFunc | Callable[[ActionFunc], ActionFunc]:
     """Register an async function as an action (`@action` or `@action(confirm=True, …)`).
 
     The function is returned unchanged (still callable directly in tests), with its spec attached.
@@ -253,7 +273,7 @@ def action(
     caller = sys._getframe(1)
     localns = dict(caller.f_locals) if caller.f_code.co_name != "<module>" else None
 
-    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def decorate(fn: ActionFunc) -> ActionFunc:
         spec = build_spec(
             fn,
             confirm=confirm,
@@ -332,16 +352,12 @@ class ActionRegistry:
         except ValidationError as exc:
             raise invalid_arguments(name, exc) from None
 
-    async def summarize(self, spec: ActionSpec | str, ctx: ActionContext, args: Any) -> str:
-        """The human text of a confirmation ("Return 1 × Engraved Oak Mug from WK-1001 …").
-        Never raises ActionError for a request the action would refuse: see `preview`."""
-        text, _problem = await self.preview(spec, ctx, args)
-        return text
-
     async def preview(
         self, spec: ActionSpec | str, ctx: ActionContext, args: Any
     ) -> tuple[str, ActionError | None]:
-        """(confirmation text, the refusal the run would give or None). A caller can skip asking
+        """(confirmation text, the refusal the run would give or None): the human text of a
+        confirmation ("Return 1 × Engraved Oak Mug from WK-1001 …"), which falls back to the
+        description and arguments when the action has no summary function. A caller can skip asking
         the shopper to confirm something the policy will refuse anyway (the summary function
         raises ActionError when it already knows)."""
         spec = self._spec(spec) if isinstance(spec, str) else spec

@@ -14,6 +14,7 @@ Every change is a history row and a `return.updated` webhook, written in the sam
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -80,7 +81,7 @@ class ReturnsWorkflow:
 
     def list(
         self, status: str | None = None, order_id: str | None = None
-    ) -> list[ReturnAuthorization]:
+    ) -> builtins.list[ReturnAuthorization]:
         query = rows.rma_query().order_by(
             ReturnAuthorizationRow.created_at.desc(), ReturnAuthorizationRow.id
         )
@@ -91,7 +92,7 @@ class ReturnsWorkflow:
         with self.store.reading() as s:
             return [rows.record(s, row) for row in s.scalars(query).all()]
 
-    def for_customer(self, email: str) -> list[ReturnAuthorization]:
+    def for_customer(self, email: str) -> builtins.list[ReturnAuthorization]:
         query = (
             rows.rma_query()
             .where(ReturnAuthorizationRow.customer_email == email.strip().lower())

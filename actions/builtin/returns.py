@@ -190,7 +190,10 @@ def _rma_result(order: Order, rma: Any) -> ReturnAuthorizationResult:
     ]
     items = join_words([f"{ln.quantity} × {ln.name}" for ln in lines])
     what = _resolution_words(
-        rma.resolution, rma.refund_total, order.currency, sum(ln.restocking_fee for ln in lines)
+        rma.resolution,
+        rma.refund_total,
+        order.currency,
+        sum((ln.restocking_fee for ln in lines), Decimal("0")),
     )
     shipping = any(ln.return_shipping_required for ln in lines)
     if rma.status == ReturnStatus.MANUAL_REVIEW:

@@ -23,7 +23,15 @@ from actions.store.models import (
     OrderRow,
     ShipmentRow,
 )
-from actions.store.reads import AUTHORIZED, BY_KEY, BY_NUMBER, REVISION, load_order, load_recent
+from actions.store.reads import (
+    AUTHORIZED,
+    BY_KEY,
+    BY_NUMBER,
+    REVISION,
+    AnyRow,
+    load_order,
+    load_recent,
+)
 from actions.store.upsert import upsert
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -94,7 +102,7 @@ class OrderStore:
         return ImportReport(orders=len(orders), **counts, seconds=seconds)
 
     # Orders -----------------------------------------------------------------------------
-    def _match(self, conn: sa.Connection, order_id: str) -> sa.Row[Any] | None:
+    def _match(self, conn: sa.Connection, order_id: str) -> AnyRow | None:
         """The head row of the one order `order_id` names, tolerating "#1001", "wk-1001", "1001"."""
         key = lookup_key(order_id or "")
         if not key:
@@ -147,7 +155,7 @@ class OrderStore:
         conn: sa.Connection,
         real_id: str,
         revision: int | None = None,
-        head: sa.Row[Any] | None = None,
+        head: AnyRow | None = None,
     ) -> Order | None:
         if revision is None:
             revision = conn.execute(REVISION, {"order_id": real_id}).scalar()

@@ -36,7 +36,7 @@ def new_rma_id() -> str:
     return "RMA-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(6))
 
 
-def rma_query() -> sa.Select[tuple[ReturnAuthorizationRow]]:
+def rma_query() -> sa.Select[ReturnAuthorizationRow]:
     return sa.select(ReturnAuthorizationRow).options(
         selectinload(ReturnAuthorizationRow.lines),
         selectinload(ReturnAuthorizationRow.label),
@@ -44,7 +44,7 @@ def rma_query() -> sa.Select[tuple[ReturnAuthorizationRow]]:
     )
 
 
-def by_id(rma_id: str) -> sa.Select[tuple[ReturnAuthorizationRow]]:
+def by_id(rma_id: str) -> sa.Select[ReturnAuthorizationRow]:
     return rma_query().where(ReturnAuthorizationRow.id == rma_id.strip().upper())
 
 

@@ -13,12 +13,27 @@ from sqlalchemy.orm import Session
 
 from actions.import_format import ImportProblems
 from actions.order_ids import lookup_key, order_number
-from actions.store.models import CustomerRow, OrderLineRow, OrderRow, ShipmentRow, TrackingEventRow
+from actions.store.models import (
+    Base,
+    CustomerRow,
+    OrderLineRow,
+    OrderRow,
+    ShipmentRow,
+    TrackingEventRow,
+)
 
 if TYPE_CHECKING:
     from actions.import_format import OrderIn
 
 CHUNK = 500  # rows per IN (...) query: well under every database's parameter limit
+
+
+def _table(model: type[Base]) -> sa.Table:
+    """The Core table of a mapped class, for bulk executemany inserts (the ORM would build one
+    object per row)."""
+    table = model.__table__
+    assert isinstance(table, sa.Table)
+    return table
 
 
 def _chunks(items: list[Any]) -> list[list[Any]]:
@@ -99,7 +114,7 @@ def upsert(session: Session, orders: list[OrderIn]) -> dict[str, int]:
 
     if new:
         session.execute(
-            sa.insert(OrderRow.__table__), [{**order_values(o), "revision": 1} for o in new]
+            sa.insert(_table(OrderRow)), [{**order_values(o), "revision": 1} for o in new]
         )
     for o in changed:
         values = order_values(o)
@@ -125,13 +140,13 @@ def upsert(session: Session, orders: list[OrderIn]) -> dict[str, int]:
         for i, it in enumerate(o.items)
     ]
     if lines:
-        session.execute(sa.insert(OrderLineRow.__table__), lines)
+        session.execute(sa.insert(_table(OrderLineRow)), lines)
     shipments = [(o.id, s) for o in touched for s in o.shipments]
     if shipments:
         ids = (
             session.execute(
-                sa.insert(ShipmentRow.__table__).returning(
-                    ShipmentRow.__table__.c.id, sort_by_parameter_order=True
+                sa.insert(_table(ShipmentRow)).returning(
+                    _table(ShipmentRow).c.id, sort_by_parameter_order=True
                 ),
                 [
                     {
@@ -152,7 +167,7 @@ def upsert(session: Session, orders: list[OrderIn]) -> dict[str, int]:
             for e in s.events
         ]
         if events:
-            session.execute(sa.insert(TrackingEventRow.__table__), events)
+            session.execute(sa.insert(_table(TrackingEventRow)), events)
     return {
         "created": len(new),
         "updated": len(changed),

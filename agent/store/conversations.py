@@ -60,11 +60,9 @@ def new_conversation_id() -> str:
     return secrets.token_hex(16)
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def _aware(value: datetime) -> datetime:
     # SQLite drops the zone; everything is stored in UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 @dataclass

@@ -386,13 +386,9 @@ async def _run_tool_call(
     # in which case asking would promise something that cannot happen.
     if spec.confirm and not (spec.identity and not ctx.customer_email):
         # Never ask the shopper to approve something the policy will refuse anyway.
-        preview = getattr(registry, "preview", None)
-        if preview is not None:
-            summary, problem = await preview(spec, ctx, args)
-            if problem is not None:
-                return _error(problem.code, problem.message, getattr(problem, "details", None))
-        else:
-            summary = await registry.summarize(spec, ctx, args)
+        summary, problem = await registry.preview(spec, ctx, args)
+        if problem is not None:
+            return _error(problem.code, problem.message, getattr(problem, "details", None))
         request = ConfirmationRequest(
             id=uuid.uuid4().hex, action=call.name, arguments=shown_args, summary=summary
         )
