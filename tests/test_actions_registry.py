@@ -19,7 +19,7 @@ from actions import (
     action,
     load_registry,
 )
-from actions.registry import parse_docstring
+from actions.spec import parse_docstring
 
 
 class Echo(ActionResult):

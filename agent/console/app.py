@@ -32,7 +32,6 @@ from starlette.routing import BaseRoute, Route
 
 from agent.app.state import AppState
 from agent.chat.events import AgentMessage
-from agent.console.events import ReturnUpdated
 from agent.console.inbox import CONSOLE_STATUSES
 from agent.console.staff import COOKIE, LOGIN_CSRF_COOKIE, StaffSession
 from agent.store.status import ConversationStatus
@@ -61,23 +60,7 @@ def _env() -> Environment:
     return env
 
 
-def review_reasons(rma: Any, policy: Any) -> list[str]:
-    """Why the policy sent this return to a person (the same rules evaluate_line applies)."""
-    rules = getattr(policy, "returns", policy)
-    out: list[str] = []
-    if rma.reason in {str(getattr(r, "value", r)) for r in rules.manual_review_reasons or ()}:
-        out.append(f"Reason “{rma.reason}” is always reviewed by a person.")
-    limit = rules.manual_review_over
-    for line in rma.lines:
-        if limit is not None and line.refund_amount > limit:
-            out.append(
-                f"{line.sku}: refund ${line.refund_amount:,.2f} is over the "
-                f"${Decimal(limit):,.2f} review limit."
-            )
-    return out or ["The policy marked a line for manual review."]
-
-
-def _wants_json(request: Request) -> bool:
+def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
@@ -134,7 +117,7 @@ class Console:
         return handler
 
     def done(self, request: Request, back: str, **body: Any) -> Response:
-        if _wants_json(request):
+        if wants_json(request):
             return JSONResponse({"ok": True, **body})
         return RedirectResponse(back, status_code=303)
 
@@ -182,7 +165,7 @@ class Console:
         self.auth.sign_out(request.cookies.get(COOKIE))
         response = (
             JSONResponse({"ok": True})
-            if _wants_json(request)
+            if wants_json(request)
             else RedirectResponse("/console/login", status_code=303)
         )
         response.delete_cookie(COOKIE, path="/console")
@@ -335,55 +318,6 @@ class Console:
         if session is not None:
             await session.emit(AgentMessage(text=text, name=name))
 
-    # Returns queue ----------------------------------------------------------------------------
-    async def returns_page(self, request: Request, staff: StaffSession) -> Response:
-        services = self.state.services
-        rmas = await asyncio.to_thread(services.workflow.list, "manual_review")
-        rows = [{"rma": r, "why": review_reasons(r, services.policy)} for r in rmas]
-        recent = [
-            r
-            for r in await asyncio.to_thread(services.workflow.list)
-            if any(h.from_status == "manual_review" for h in r.history)
-        ][:10]
-        return self.render(
-            "console_returns.jinja2", staff=staff, rows=rows, recent=recent, section="returns"
-        )
-
-    async def return_op(
-        self, request: Request, staff: StaffSession, form: dict[str, Any]
-    ) -> Response:
-        from actions.workflow import WorkflowError
-
-        rma_id = request.path_params["rma_id"]
-        op = request.path_params["op"]
-        workflow = self.state.services.workflow
-        if op == "approve":
-            status, note = "approved", f"Approved by {staff.name}"
-        elif op == "reject":
-            reason = str(form.get("reason", "")).strip()[:500]
-            if not reason:
-                return JSONResponse(
-                    {"error": "reason_required", "message": "Give the shopper a reason."}, 422
-                )
-            status, note = "rejected", reason
-        else:
-            return JSONResponse({"error": "unknown_operation", "message": op}, 404)
-        try:
-            rma = await asyncio.to_thread(workflow.transition, rma_id, status, note=note)
-        except WorkflowError as exc:
-            return JSONResponse({"error": exc.code, "message": exc.message}, exc.status)
-        self.inbox.events.publish(ReturnUpdated(rma_id=rma.id))
-        # Tell the shopper in their latest conversation (live, if their widget is open).
-        conv_id = await self.call(self.inbox.data.latest_for, rma.customer_email)
-        if conv_id is not None:
-            if status == "approved":
-                text = f"Good news: your return {rma.id} is approved. Ask me here for the label."
-            else:
-                text = f"Sorry, we can't accept return {rma.id}: {note}"
-            await self.reply(conv_id, staff.name, text)
-            self.inbox.publish("conversation.updated", conv_id)
-        return self.done(request, "/console/returns", rma=rma.to_dict())
-
     # Live updates -----------------------------------------------------------------------------
     async def events(self, request: Request) -> Response:
         token = request.cookies.get(COOKIE)
@@ -416,18 +350,19 @@ def routes(state: AppState) -> list[BaseRoute]:
     from agent.console import insights_page as console_insights
     from agent.console import knowledge as console_knowledge
     from agent.console import leads as console_leads
+    from agent.console import returns as console_returns
 
     c = Console(state)
     return [
         *console_knowledge.routes(c),
         *console_insights.routes(c),
         *console_leads.routes(c),
+        *console_returns.routes(c),
         Route("/console/login", c.login_page, methods=["GET"]),
         Route("/console/login", c.login, methods=["POST"]),
         Route("/console/logout", c.action(c.logout), methods=["POST"]),
         Route("/console", c.page(c.inbox_page), methods=["GET"]),
         Route("/console/c/{conv_id}", c.page(c.conversation_page), methods=["GET"]),
-        Route("/console/returns", c.page(c.returns_page), methods=["GET"]),
         Route("/console/events", c.events, methods=["GET"]),
         Route("/console/static/{name}", c.static, methods=["GET"]),
         Route("/console/api/conversations", c.list_api, methods=["GET"]),
@@ -437,8 +372,7 @@ def routes(state: AppState) -> list[BaseRoute]:
             c.action(c.conversation_op),
             methods=["POST"],
         ),
-        Route("/console/api/returns/{rma_id}/{op}", c.action(c.return_op), methods=["POST"]),
     ]
 
 
-__all__ = ["Console", "review_reasons", "routes"]
+__all__ = ["Console", "routes"]
