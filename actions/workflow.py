@@ -132,7 +132,7 @@ class ReturnsWorkflow:
         customer_email: str | None = None,
     ) -> tuple[ReturnAuthorization, bool]:
         """(rma, created): insert-or-get on the request key, so racing duplicates yield one RMA."""
-        reason = str(getattr(reason, "value", reason))
+        reason = str(reason)  # a ReturnReason is a StrEnum: its str is its value
         resolution = str(getattr(resolution, "value", resolution))
         wanted = _validate_request(order, lines, resolution)
         email = (customer_email or order.customer.email).strip().lower()
