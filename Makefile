@@ -51,9 +51,13 @@ bench: install
 	$(BIN)/python bench/insights.py
 	$(BIN)/python bench/turns.py
 
+# mypy strict on the typed core.
+MYPY_PATHS ?= agent/turn agent/models agent/chat actions
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict $(MYPY_PATHS)
 
 format: install
 	$(BIN)/ruff format .

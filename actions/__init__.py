@@ -11,13 +11,8 @@ from __future__ import annotations
 
 from actions.context import ActionContext, ActionError, ActionResult
 from actions.policy import LineResult, Policy, PolicyError, ReturnReason, evaluate_line, load_policy
-from actions.registry import (
-    ActionDefinitionError,
-    ActionRegistry,
-    ActionSpec,
-    action,
-    load_registry,
-)
+from actions.registry import ActionRegistry, action, load_registry
+from actions.spec import ActionDefinitionError, ActionSpec
 
 __all__ = [
     "ActionContext",

@@ -7,8 +7,8 @@ Database work runs in the thread pool; the event loop never waits on SQL.
 
 from __future__ import annotations
 
-import hmac
 import json
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -17,13 +17,17 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from actions.workflow import RESOLUTIONS, STATUSES, WorkflowError
+from actions.auth import is_admin
+from actions.context import ActionContext, ActionError
+from actions.return_status import STATUSES
+from actions.workflow import RESOLUTIONS, WorkflowError
 
 if TYPE_CHECKING:
     from actions.registry import ActionRegistry
     from actions.services import ActionServices
 
 MAX_BODY = 64 * 1024
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 class ApiError(Exception):
@@ -96,15 +100,17 @@ async def _json(request: Request, model: type[BaseModel]) -> Any:
         raise ApiError(422, "invalid_request", "; ".join(problems)) from None
 
 
-def api_routes(
-    services: ActionServices, registry: ActionRegistry, admin_token: str
-) -> list[BaseRoute]:
-    expected = f"Bearer {admin_token}".encode()
+class _Api:
+    def __init__(
+        self, services: ActionServices, registry: ActionRegistry, admin_token: str
+    ) -> None:
+        self.services = services
+        self.registry = registry
+        self.admin_token = admin_token
 
-    def admin(handler: Any) -> Any:
+    def admin(self, handler: Handler) -> Handler:
         async def wrapped(request: Request) -> Response:
-            given = request.headers.get("authorization", "").encode()
-            if not hmac.compare_digest(given, expected):
+            if not is_admin(request.headers.get("authorization"), self.admin_token):
                 return _error(
                     ApiError(401, "unauthorized", "A valid admin bearer token is required.")
                 )
@@ -118,69 +124,71 @@ def api_routes(
         return wrapped
 
     # Returns ----------------------------------------------------------------------------
-    async def create_return(request: Request) -> Response:
+    async def create_return(self, request: Request) -> Response:
         body: ReturnIn = await _json(request, ReturnIn)
-        rma, created, lines = await run_in_threadpool(_create_return, services, body)
+        rma, created, lines = await run_in_threadpool(_create_return, self.services, body)
         if rma is None:
             raise ApiError(422, "not_eligible", " ".join(ln["message"] for ln in lines if not ln["eligible"]), lines=lines)  # fmt: skip
         return JSONResponse(rma.to_dict(), status_code=201 if created else 200)
 
-    async def list_returns(request: Request) -> Response:
+    async def list_returns(self, request: Request) -> Response:
         status = request.query_params.get("status") or None
         if status is not None and status not in STATUSES:
             raise ApiError(422, "invalid_status", f"status must be one of {', '.join(STATUSES)}.")
         order_id = request.query_params.get("order_id") or None
-        rmas = await run_in_threadpool(services.workflow.list, status, order_id)
+        rmas = await run_in_threadpool(self.services.workflow.list, status, order_id)
         return JSONResponse({"returns": [r.to_dict() for r in rmas]})
 
-    async def get_return(request: Request) -> Response:
-        rma = await run_in_threadpool(services.workflow.get, request.path_params["rma_id"])
+    async def get_return(self, request: Request) -> Response:
+        rma = await run_in_threadpool(self.services.workflow.get, request.path_params["rma_id"])
         if rma is None:
             raise ApiError(
                 404, "not_found", f"No return authorization {request.path_params['rma_id']}."
             )
         return JSONResponse(rma.to_dict())
 
-    async def patch_return(request: Request) -> Response:
+    async def patch_return(self, request: Request) -> Response:
         body: ReturnPatch = await _json(request, ReturnPatch)
         fields = body.model_dump(exclude={"status"}, exclude_none=True)
         rma = await run_in_threadpool(
-            lambda: services.workflow.transition(
+            lambda: self.services.workflow.transition(
                 request.path_params["rma_id"], body.status, **fields
             )
         )
         return JSONResponse(rma.to_dict())
 
     # Webhooks ---------------------------------------------------------------------------
-    async def create_webhook(request: Request) -> Response:
+    async def create_webhook(self, request: Request) -> Response:
         body: WebhookIn = await _json(request, WebhookIn)
         try:
-            sub = await run_in_threadpool(services.webhooks.subscribe, body.url, body.events)
+            sub = await run_in_threadpool(self.services.webhooks.subscribe, body.url, body.events)
         except ValueError as exc:
             raise ApiError(422, "invalid_request", str(exc)) from None
         return JSONResponse(sub, status_code=201)
 
-    async def list_webhooks(request: Request) -> Response:
-        subs = await run_in_threadpool(services.webhooks.subscriptions)
+    async def list_webhooks(self, request: Request) -> Response:
+        subs = await run_in_threadpool(self.services.webhooks.subscriptions)
         return JSONResponse({"webhooks": subs})
 
-    async def webhook_deliveries(request: Request) -> Response:
-        rows = await run_in_threadpool(services.webhooks.deliveries, request.path_params["sub_id"])
+    async def webhook_deliveries(self, request: Request) -> Response:
+        rows = await run_in_threadpool(
+            self.services.webhooks.deliveries, request.path_params["sub_id"]
+        )
         return JSONResponse({"deliveries": rows})
 
     # Actions ----------------------------------------------------------------------------
-    async def list_actions(request: Request) -> Response:
-        return JSONResponse({"actions": [spec.describe() for spec in registry.specs()]})
+    async def list_actions(self, request: Request) -> Response:
+        return JSONResponse({"actions": [spec.describe() for spec in self.registry.specs()]})
 
-    async def call_action(request: Request) -> Response:
-        from actions.context import ActionContext, ActionError
-
+    async def call_action(self, request: Request) -> Response:
         body: ActionCallIn = await _json(request, ActionCallIn)
         name = request.path_params["name"]
-        ctx = ActionContext(services=services, customer_email=body.customer, now=services.clock())
+        ctx = ActionContext(
+            services=self.services, customer_email=body.customer, now=self.services.clock()
+        )
         try:
-            args = registry.validate(name, body.args)
-            result = await registry.run(name, ctx, args)
+            args = self.registry.validate(name, body.args)
+            result = await self.registry.run(name, ctx, args)
         except ActionError as exc:
             status = {"unknown_action": 404, "invalid_arguments": 422, "order_not_found": 404}.get(
                 exc.code, 400
@@ -189,26 +197,32 @@ def api_routes(
         return JSONResponse({"action": name, "ok": True, "result": result.model_dump(mode="json")})
 
     # Labels (public: the random file name is the credential) ------------------------------
-    async def label_file(request: Request) -> Response:
-        path_of = getattr(services.carrier, "label_path", None)
-        path = path_of(request.path_params["file"]) if path_of else None
+    async def label_file(self, request: Request) -> Response:
+        path = self.services.carrier.label_path(request.path_params["file"])
         if path is None:
             return _error(ApiError(404, "not_found", "No such label."))
         return FileResponse(
             path, media_type="application/pdf", headers={"Cache-Control": "private, max-age=3600"}
         )
 
+
+def api_routes(
+    services: ActionServices, registry: ActionRegistry, admin_token: str
+) -> list[BaseRoute]:
+    api = _Api(services, registry, admin_token)
     return [
-        Route("/v1/returns", admin(create_return), methods=["POST"]),
-        Route("/v1/returns", admin(list_returns), methods=["GET"]),
-        Route("/v1/returns/{rma_id}", admin(get_return), methods=["GET"]),
-        Route("/v1/returns/{rma_id}", admin(patch_return), methods=["PATCH"]),
-        Route("/v1/webhooks", admin(create_webhook), methods=["POST"]),
-        Route("/v1/webhooks", admin(list_webhooks), methods=["GET"]),
-        Route("/v1/webhooks/{sub_id}/deliveries", admin(webhook_deliveries), methods=["GET"]),
-        Route("/v1/actions", admin(list_actions), methods=["GET"]),
-        Route("/v1/actions/{name}", admin(call_action), methods=["POST"]),
-        Route("/labels/{file}", label_file, methods=["GET"]),
+        Route("/v1/returns", api.admin(api.create_return), methods=["POST"]),
+        Route("/v1/returns", api.admin(api.list_returns), methods=["GET"]),
+        Route("/v1/returns/{rma_id}", api.admin(api.get_return), methods=["GET"]),
+        Route("/v1/returns/{rma_id}", api.admin(api.patch_return), methods=["PATCH"]),
+        Route("/v1/webhooks", api.admin(api.create_webhook), methods=["POST"]),
+        Route("/v1/webhooks", api.admin(api.list_webhooks), methods=["GET"]),
+        Route(
+            "/v1/webhooks/{sub_id}/deliveries", api.admin(api.webhook_deliveries), methods=["GET"]
+        ),
+        Route("/v1/actions", api.admin(api.list_actions), methods=["GET"]),
+        Route("/v1/actions/{name}", api.admin(api.call_action), methods=["POST"]),
+        Route("/labels/{file}", api.label_file, methods=["GET"]),
     ]
 
 

@@ -46,6 +46,11 @@ class Carrier(Protocol):
 
     def tracking(self, tracking_number: str) -> list[TrackingEvent]: ...
 
+    def label_path(self, name: str) -> Path | None:
+        """The label file `/labels/<name>` serves, or None (also for a carrier that hosts its
+        labels itself)."""
+        ...
+
 
 class LocalCarrier:
     """A carrier that lives on this machine: labels on disk, events in a JSON file per parcel."""

@@ -25,7 +25,7 @@ class ActionContext:
     `now` is required: it is a reading of the product's one clock (`services.clock()`), never a
     default taken from the wall clock."""
 
-    services: ActionServices | Any
+    services: ActionServices
     now: datetime
     customer_email: str | None = None
     idempotency_key: str = field(default_factory=_new_key)

@@ -1,217 +1,25 @@
 """`shopdesk orders import`: validate the whole file first, then upsert every order in one transaction.
 
-A file with any problem imports nothing; `ImportProblems` lists each one with its JSON path
-(`orders[3].items[0].unit_price: ...`). Re-importing the same file changes nothing (a content hash per
-order); an edited order replaces its lines and outbound shipments (return shipments stay).
+Re-importing the same file changes nothing (a content hash per order); an edited order replaces its
+lines and outbound shipments (return shipments stay). The format lives in `actions.import_format`,
+the writing in `OrderStore.import_data`; this module is the command's entry point.
 """
 
 from __future__ import annotations
 
-import gc
-import hashlib
-import json
-import re
-import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Any
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    TypeAdapter,
-    ValidationError,
-    field_validator,
-)
-
-from actions.store.convert import lookup_key
-from actions.store.upsert import upsert
-
-if TYPE_CHECKING:
-    from actions.store.orders import OrderStore
-
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def _utc(value: datetime) -> datetime:
-    # An export without an offset is read as UTC (documented in the README's import section).
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _cents(value: Decimal) -> Decimal:
-    if value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ValueError("must have at most 2 decimal places")
-    return value.quantize(Decimal("0.01"))
-
-
-Stamp = Annotated[datetime, AfterValidator(_utc)]
-Text = Annotated[str, Field(min_length=1, max_length=300)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class CustomerIn(_Model):
-    email: Annotated[str, Field(max_length=320)]
-    name: Text
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        if not EMAIL.match(value):
-            raise ValueError("not an email address")
-        return value.lower()
-
-
-class ItemIn(_Model):
-    sku: Annotated[str, Field(min_length=1, max_length=100)]
-    name: Text
-    category: Annotated[str, Field(min_length=1, max_length=100)]
-    quantity: Annotated[int, Field(ge=1, le=100_000, strict=True)]
-    unit_price: Annotated[Decimal, Field(ge=0, lt=Decimal("1e10")), AfterValidator(_cents)]
-    tags: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
-
-
-class EventIn(_Model):
-    at: Stamp
-    status: Annotated[str, Field(min_length=1, max_length=100)]
-    location: Annotated[str, Field(max_length=200)] = ""
-
-
-class ShipmentIn(_Model):
-    carrier: Annotated[str, Field(min_length=1, max_length=100)]
-    tracking_number: Annotated[str, Field(min_length=1, max_length=100)]
-    events: list[EventIn] = []
-
-
-class OrderIn(_Model):
-    id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9#_\-]+$")]
-    customer: CustomerIn
-    placed_at: Stamp
-    status: Literal["pending", "processing", "shipped", "delivered", "cancelled"]
-    delivered_at: Stamp | None = None
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-    items: Annotated[list[ItemIn], Field(min_length=1)]
-    shipments: list[ShipmentIn] = []
-
-    def content_hash(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    orders: int
-    created: int
-    updated: int
-    unchanged: int
-    customers_created: int
-    seconds: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-class ImportProblems(Exception):
-    """Every problem in the file, each `path: message`; nothing was imported."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__(f"{len(problems)} problem(s); nothing imported:\n" + "\n".join(problems))
-
-
-def _path(loc: tuple[Any, ...], prefix: str) -> str:
-    out = prefix
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(file)"
-
-
-_ORDER = TypeAdapter(OrderIn)
-
-
-def validate(data: Any) -> list[OrderIn]:
-    """Every order parsed, or ImportProblems naming every problem."""
-    if not isinstance(data, dict) or not isinstance(data.get("orders"), list):
-        raise ImportProblems(['(file): expected an object {"orders": [...]}'])
-    extra = sorted(set(data) - {"orders"})
-    problems = [f"{key}: unknown top-level field" for key in extra]
-    parsed: list[tuple[int, OrderIn]] = []
-    for index, raw in enumerate(data["orders"]):
-        try:
-            parsed.append((index, _ORDER.validate_python(raw)))
-        except ValidationError as exc:
-            for err in exc.errors(include_url=False):
-                problems.append(f"{_path(err['loc'], f'orders[{index}]')}: {err['msg']}")
-    problems += _semantic_problems(parsed)
-    if problems:
-        raise ImportProblems(problems)
-    return [order for _, order in parsed]
-
-
-def _semantic_problems(parsed: list[tuple[int, OrderIn]]) -> list[str]:
-    problems: list[str] = []
-    seen_ids: dict[str, int] = {}
-    seen_tracking: dict[str, str] = {}
-    for index, order in parsed:
-        where = f"orders[{index}]"
-        key = lookup_key(order.id)
-        if key in seen_ids:
-            problems.append(
-                f"{where}.id: duplicate order id {order.id!r} (also orders[{seen_ids[key]}])"
-            )
-        seen_ids.setdefault(key, index)
-        if order.status == "delivered" and order.delivered_at is None:
-            problems.append(f"{where}.delivered_at: required when status is 'delivered'")
-        if order.delivered_at and order.delivered_at < order.placed_at:
-            problems.append(f"{where}.delivered_at: earlier than placed_at")
-        skus: dict[str, int] = {}
-        for i, item in enumerate(order.items):
-            if item.sku.lower() in skus:
-                problems.append(
-                    f"{where}.items[{i}].sku: duplicate sku {item.sku!r} (also items[{skus[item.sku.lower()]}])"
-                )
-            skus.setdefault(item.sku.lower(), i)
-        for s, shipment in enumerate(order.shipments):
-            tn = shipment.tracking_number.upper()
-            path = f"{where}.shipments[{s}].tracking_number"
-            if tn in seen_tracking:
-                problems.append(f"{path}: duplicate tracking number (also {seen_tracking[tn]})")
-            seen_tracking.setdefault(tn, path)
-    return problems
+from actions.import_format import ImportProblems, ImportReport, OrderIn, validate
+from actions.store.orders import OrderStore
 
 
 def import_file(store: OrderStore, path: Path) -> ImportReport:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportProblems([f"(file): cannot read {path}: {exc}"]) from None
-    try:
-        data = json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        raise ImportProblems(
-            [f"(file): invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"]
-        ) from None
-    return import_data(store, data)
+    return store.import_file(path)
 
 
 def import_data(store: OrderStore, data: Any) -> ImportReport:
-    started = time.perf_counter()
-    # Tens of thousands of short-lived dicts and models: the cyclic GC would rescan them all, over
-    # and over (measured: half the import time). Nothing here creates cycles worth collecting.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        orders = validate(data)
-        with store.writing() as session:
-            counts = upsert(session, orders)
-    finally:
-        if was_enabled:
-            gc.enable()
-    return ImportReport(
-        orders=len(orders), **counts, seconds=round(time.perf_counter() - started, 3)
-    )
+    return store.import_data(data)
+
+
+__all__ = ["ImportProblems", "ImportReport", "OrderIn", "import_data", "import_file", "validate"]

@@ -223,15 +223,7 @@ def evaluate_line(
     category = rules.category(line.category)
     fault = reason in FAULT_REASONS
     final_sale = final_sale_cause(line, rules)
-    if fault:
-        reason_rule = rules.reasons.get(reason)
-        window = (
-            reason_rule.window_days
-            if reason_rule and reason_rule.window_days is not None
-            else rules.fault_window_days
-        )
-    else:
-        window = category.window_days if category.window_days is not None else rules.window_days
+    window = _window_days(rules, reason, category, fault)
     deadline = delivered_on + timedelta(days=window)
     dated = {**base, "days_since_delivery": days, "window_days": window, "deadline": deadline}
 
@@ -247,6 +239,34 @@ def evaluate_line(
             message=_outside_window(line, reason, days, window, deadline),
         )
 
+    return _priced(order, line, quantity, reason, rules, category, final_sale, dated)
+
+
+def _window_days(
+    rules: ReturnsPolicy, reason: ReturnReason, category: CategoryRule, fault: bool
+) -> int:
+    """Days after delivery a return is accepted: the reason's (or the fault window) for a fault,
+    else the category's (or the store's)."""
+    if fault:
+        reason_rule = rules.reasons.get(reason)
+        if reason_rule and reason_rule.window_days is not None:
+            return reason_rule.window_days
+        return rules.fault_window_days
+    return category.window_days if category.window_days is not None else rules.window_days
+
+
+def _priced(
+    order: Order,
+    line: OrderLine,
+    quantity: int,
+    reason: ReturnReason,
+    rules: ReturnsPolicy,
+    category: CategoryRule,
+    final_sale: str | None,
+    dated: dict[str, Any],
+) -> LineResult:
+    """The eligible line's fees, refund and review."""
+    fault = reason in FAULT_REASONS
     amount = money(line.unit_price * quantity)
     if fault:
         restocking = shipping = ZERO
@@ -274,7 +294,7 @@ def evaluate_line(
             refund,
             restocking,
             shipping,
-            deadline,
+            dated["deadline"],
             fault,
             shipping_required,
             manual,

@@ -224,11 +224,13 @@ class WebhookService:
                 .order_by(WebhookDeliveryRow.next_attempt_at).limit(limit)
             ).all()  # fmt: skip
             for did, due, event, body, url, secret in rows:
-                claimed = s.execute(
+                result = s.execute(
                     sa.update(WebhookDeliveryRow)
                     .where(WebhookDeliveryRow.id == did, WebhookDeliveryRow.next_attempt_at == due)
                     .values(next_attempt_at=lease)
-                ).rowcount
+                )
+                assert isinstance(result, sa.CursorResult)  # what an UPDATE returns
+                claimed = result.rowcount
                 if claimed:
                     jobs.append((did, event, body, url, secret))
         return jobs

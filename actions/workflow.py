@@ -14,6 +14,7 @@ Every change is a history row and a `return.updated` webhook, written in the sam
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from actions.ledger import PaymentGateway, RefundRecord, RefundRequest
 from actions.records import Order
+from actions.return_status import STATUSES, TRANSITIONS, ReturnStatus
 from actions.store import returns as rows
 from actions.store.models import OrderRow, ReturnAuthorizationRow
 from actions.store.orders import OrderStore
@@ -37,21 +39,6 @@ if TYPE_CHECKING:
     from actions.policy import LineResult
     from actions.webhooks import WebhookService
 
-STATUSES = (
-    "return_requested", "eligibility_check", "approved", "manual_review", "label_sent",
-    "item_received", "refunded", "rejected", "cancelled",
-)  # fmt: skip
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "return_requested": frozenset({"eligibility_check", "cancelled"}),
-    "eligibility_check": frozenset({"approved", "manual_review", "rejected", "cancelled"}),
-    "manual_review": frozenset({"approved", "rejected", "cancelled"}),
-    "approved": frozenset({"label_sent", "item_received", "refunded", "cancelled"}),
-    "label_sent": frozenset({"item_received", "cancelled"}),
-    "item_received": frozenset({"refunded", "rejected"}),
-    "refunded": frozenset(),
-    "rejected": frozenset(),
-    "cancelled": frozenset(),
-}
 RESOLUTIONS = ("refund", "replacement", "store_credit")
 EDITABLE_FIELDS = ("received_condition", "note")
 
@@ -94,7 +81,7 @@ class ReturnsWorkflow:
 
     def list(
         self, status: str | None = None, order_id: str | None = None
-    ) -> list[ReturnAuthorization]:
+    ) -> builtins.list[ReturnAuthorization]:
         query = rows.rma_query().order_by(
             ReturnAuthorizationRow.created_at.desc(), ReturnAuthorizationRow.id
         )
@@ -105,7 +92,7 @@ class ReturnsWorkflow:
         with self.store.reading() as s:
             return [rows.record(s, row) for row in s.scalars(query).all()]
 
-    def for_customer(self, email: str) -> list[ReturnAuthorization]:
+    def for_customer(self, email: str) -> builtins.list[ReturnAuthorization]:
         query = (
             rows.rma_query()
             .where(ReturnAuthorizationRow.customer_email == email.strip().lower())
@@ -145,7 +132,7 @@ class ReturnsWorkflow:
         customer_email: str | None = None,
     ) -> tuple[ReturnAuthorization, bool]:
         """(rma, created): insert-or-get on the request key, so racing duplicates yield one RMA."""
-        reason = str(getattr(reason, "value", reason))
+        reason = str(reason)  # a ReturnReason is a StrEnum: its str is its value
         resolution = str(getattr(resolution, "value", resolution))
         wanted = _validate_request(order, lines, resolution)
         email = (customer_email or order.customer.email).strip().lower()
@@ -214,7 +201,7 @@ class ReturnsWorkflow:
             row = s.scalar(rows.by_id(rma_id))
             if row is None:
                 raise WorkflowError("not_found", f"No return authorization {rma_id}.", 404)
-            check_transition(row, "refunded")
+            check_transition(row, ReturnStatus.REFUNDED)
             amount = row.refund_total if row.resolution != "replacement" else Decimal("0.00")
             request = RefundRequest(
                 row.id, amount, row.currency, row.resolution, f"{row.id}:refund"
@@ -229,7 +216,7 @@ class ReturnsWorkflow:
                 return rows.record(s, row)
             if not any(ln.return_shipping_required for ln in row.lines):
                 raise WorkflowError("no_label_needed", f"{row.id} needs no return shipping.")
-            check_transition(row, "label_sent")
+            check_transition(row, ReturnStatus.LABEL_SENT)
             now = self.clock()
             rows.add_label(s, row, label, now)
             rows.move(s, row, "label_sent", now, {"tracking_number": label.tracking_number}, {})
@@ -268,7 +255,7 @@ def _validate_request(order: Order, lines: Sequence[LineResult], resolution: str
 def check_transition(row: ReturnAuthorizationRow, status: str) -> None:
     if status not in STATUSES:
         raise WorkflowError("invalid_status", f"Unknown status {status!r}; one of {', '.join(STATUSES)}.", 422)  # fmt: skip
-    allowed = TRANSITIONS[row.status]
+    allowed = TRANSITIONS[ReturnStatus(row.status)]
     if status not in allowed:
         nxt = ", ".join(sorted(allowed)) or "nothing (final state)"
         raise WorkflowError("illegal_transition",

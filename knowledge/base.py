@@ -26,6 +26,7 @@ from knowledge.models import (
 from knowledge.retrieval import convex, dense_confidence, keyword_confidence, rrf
 from knowledge.scan import scan
 from knowledge.store import VectorStore
+from knowledge.watch import Watcher
 
 Mode = Literal["hybrid", "dense", "keyword"]
 Fusion = Literal["convex", "rrf"]
@@ -331,11 +332,9 @@ class KnowledgeBase:
         self,
         on_report: Callable[[IndexReport], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
-    ):
+    ) -> Watcher:
         """Re-index on every change below kb_dir, in a background thread. Returns a handle with
         `.stop()` (also a context manager)."""
-        from knowledge.watch import Watcher
-
         watcher = Watcher(self, on_report=on_report, on_error=on_error)
         watcher.start()
         return watcher

@@ -37,13 +37,8 @@ def sections(doc: Document) -> list[Section]:
     found: list[Section] = [current]
     fence: str | None = None
     for offset, line in enumerate(doc.body.split("\n")):
-        fence_match = _FENCE.match(line)
-        if fence_match:
-            marker = fence_match.group(1)
-            if fence is None:
-                fence = marker[0] * len(marker)
-            elif marker[0] == fence[0] and len(marker) >= len(fence):
-                fence = None
+        if _FENCE.match(line):
+            fence = _fence_after(line, fence)
             current.lines.append(line)
             continue
         match = _HEADING.match(line) if fence is None else None
@@ -60,6 +55,20 @@ def sections(doc: Document) -> list[Section]:
     return [s for s in found if "\n".join(s.lines).strip()]
 
 
+def _fence_after(line: str, fence: str | None) -> str | None:
+    """The open code fence after `line` (None: outside code). A fence closes with a marker of
+    the same character at least as long as the one that opened it."""
+    match = _FENCE.match(line)
+    if match is None:
+        return fence
+    marker = match.group(1)
+    if fence is None:
+        return marker[0] * len(marker)
+    if marker[0] == fence[0] and len(marker) >= len(fence):
+        return None
+    return fence
+
+
 def _clean_heading(text: str) -> str:
     # Headings are cited verbatim; drop emphasis markers and collapse spaces.
     text = re.sub(r"[*_`]", "", text)
@@ -72,13 +81,7 @@ def paragraphs(lines: list[str]) -> list[str]:
     buf: list[str] = []
     fence: str | None = None
     for line in lines:
-        fence_match = _FENCE.match(line)
-        if fence_match:
-            marker = fence_match.group(1)
-            if fence is None:
-                fence = marker[0] * len(marker)
-            elif marker[0] == fence[0] and len(marker) >= len(fence):
-                fence = None
+        fence = _fence_after(line, fence)
         if fence is None and not line.strip():
             if buf:
                 blocks.append("\n".join(buf).strip("\n"))

@@ -169,36 +169,14 @@ def save(
 
     with _SAVE_LOCK:
         current = path.read_bytes() if path.is_file() else None
-        if current is None and expected is not None:
-            raise EditError("conflict", "The file was deleted or moved since you opened it.", 409)
-        if current is not None and expected is None:
-            raise EditError("conflict", f"{source} already exists: open it to edit it.", 409)
-        if current is not None and sha1_bytes(current) != expected:
-            raise EditError(
-                "conflict",
-                "The file changed on disk since you opened it. Reload to see the new version "
-                "(copy your text first).",
-                409,
-            )
+        _check_unchanged(source, current, expected)
         before = _file_chunks(kb, source)
         backup = None
         if current is not None and current != data:
             backup = _backup(backup_root, source, current, now)
         if current != data:
             _write_atomic(path, data)
-    run = kb.index()
-    # Counted from the file's sections before and after, not from this index run: the watcher may
-    # have picked the change up first, and then this run found nothing left to do.
-    after = _file_chunks(kb, source)
-    report = IndexReport(
-        files=run.files,
-        added=len(after.keys() - before.keys()),
-        updated=sum(1 for cid in after.keys() & before.keys() if after[cid] != before[cid]),
-        removed=len(before.keys() - after.keys()),
-        unchanged=sum(1 for cid in after.keys() & before.keys() if after[cid] == before[cid]),
-        seconds=run.seconds,
-        warnings=[w for w in kb.warnings if w.source == source],
-    )
+    report = _reindex(kb, source, before)
     outline = next((f.headings for f in kb.files() if f.source == source), checked.headings)
     warnings = [str(w) for w in report.warnings]
     return SaveResult(
@@ -208,6 +186,37 @@ def save(
         backup=backup,
         created=current is None,
         warnings=warnings,
+    )
+
+
+def _check_unchanged(source: str, current: bytes | None, expected: str | None) -> None:
+    """EditError conflict unless the file on disk is the one the editor loaded."""
+    if current is None and expected is not None:
+        raise EditError("conflict", "The file was deleted or moved since you opened it.", 409)
+    if current is not None and expected is None:
+        raise EditError("conflict", f"{source} already exists: open it to edit it.", 409)
+    if current is not None and sha1_bytes(current) != expected:
+        raise EditError(
+            "conflict",
+            "The file changed on disk since you opened it. Reload to see the new version "
+            "(copy your text first).",
+            409,
+        )
+
+
+def _reindex(kb: KnowledgeBase, source: str, before: dict[str, str]) -> IndexReport:
+    """Index the change; the report counts the file's sections before and after, not this run's
+    changes: the watcher may have picked the change up first, leaving this run nothing to do."""
+    run = kb.index()
+    after = _file_chunks(kb, source)
+    return IndexReport(
+        files=run.files,
+        added=len(after.keys() - before.keys()),
+        updated=sum(1 for cid in after.keys() & before.keys() if after[cid] != before[cid]),
+        removed=len(before.keys() - after.keys()),
+        unchanged=sum(1 for cid in after.keys() & before.keys() if after[cid] == before[cid]),
+        seconds=run.seconds,
+        warnings=[w for w in kb.warnings if w.source == source],
     )
 
 

@@ -6,16 +6,12 @@ The collection is created with `embedding_function=None`, and every add and quer
 
 from __future__ import annotations
 
-import os
+from collections.abc import Sequence
+from pathlib import Path
 
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+import numpy as np
 
-from collections.abc import Sequence  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from knowledge.models import Chunk  # noqa: E402
+from knowledge.models import Chunk
 
 COLLECTION = "shopdesk_knowledge_minilm_l6_v2"
 WRITE_BATCH = 1000

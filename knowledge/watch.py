@@ -13,13 +13,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Protocol
 
 from knowledge.loader import MARKDOWN_SUFFIXES
 from knowledge.models import IndexReport
-
-if TYPE_CHECKING:
-    from knowledge.base import KnowledgeBase
 
 log = logging.getLogger(__name__)
 DEBOUNCE_MS = 300
@@ -33,10 +31,19 @@ def _markdown_filter(change: object, path: str) -> bool:
     return lowered.endswith(tuple(MARKDOWN_SUFFIXES)) or "." not in lowered.rsplit("/", 1)[-1]
 
 
+class Indexable(Protocol):
+    """What the watcher needs of a knowledge base (so this module never imports knowledge.base)."""
+
+    @property
+    def kb_dir(self) -> Path: ...
+
+    def index(self) -> IndexReport: ...
+
+
 class Watcher:
     def __init__(
         self,
-        kb: KnowledgeBase,
+        kb: Indexable,
         on_report: Callable[[IndexReport], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
     ) -> None:

@@ -19,7 +19,7 @@ from actions import (
     action,
     load_registry,
 )
-from actions.registry import parse_docstring
+from actions.spec import parse_docstring
 
 
 class Echo(ActionResult):
@@ -218,7 +218,7 @@ async def test_run_accepts_a_validated_model(registry: ActionRegistry) -> None:
 
 
 async def test_summary_falls_back_to_the_description(registry: ActionRegistry) -> None:
-    text = await registry.summarize("book_pickup", ctx("a@b.co"), {"pickup": {"day": "Mon"}})
+    text = (await registry.preview("book_pickup", ctx("a@b.co"), {"pickup": {"day": "Mon"}}))[0]
     assert text.startswith("Book a collection from the shopper's address.")
     assert "Mon" in text
 
@@ -233,7 +233,7 @@ async def test_summary_function_gives_the_confirmation_text() -> None:
         return Echo(text=text, message="Sent.")
 
     registry = ActionRegistry([send])  # type: ignore[list-item]
-    assert await registry.summarize("send", ctx(), {"text": "hi"}) == "Send 'hi' to the shop."
+    assert (await registry.preview("send", ctx(), {"text": "hi"}))[0] == "Send 'hi' to the shop."
 
 
 # Discovery ---------------------------------------------------------------------------------------

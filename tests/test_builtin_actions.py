@@ -285,7 +285,7 @@ async def test_confirmation_summary_names_items_refund_and_fee(services, registr
         "resolution": "refund",
     }
     spec = registry.get("create_return_authorization")
-    text = await registry.summarize(spec, as_(services, BOB), args)
+    text = (await registry.preview(spec, as_(services, BOB), args))[0]
     assert text == (
         "Return 1 × Ash Chair from WK-1003 (changed mind) for a refund of $204.00 after a $36.00 "
         "restocking fee."
@@ -374,7 +374,7 @@ async def test_preview_reports_a_refusal_before_asking_for_confirmation(services
     text, problem = await registry.preview(spec, as_(services), args)
     assert problem is not None and problem.code == "final_sale"
     assert text  # summarize still gives a generic text rather than raising
-    assert await registry.summarize(spec, as_(services), args) == text
+    assert (await registry.preview(spec, as_(services), args))[0] == text
 
 
 @pytest.mark.parametrize(

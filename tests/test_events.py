@@ -113,6 +113,7 @@ def test_every_server_event_type_has_a_model():
         "confirmation_request": {"id": "1", "action": "a", "arguments": {}, "summary": "s"},
         "handoff": {"reason": "asked for a person"},
         "agent_message": {"text": "Hi, this is Sam from the studio."},
+        "message_received": {},
         "lead_saved": {"message": "Thanks! We'll email you."},
         "error": {"code": "bad_json", "message": "no"},
     }

@@ -81,7 +81,7 @@ async def test_capture_lead_stores_the_consent_with_its_time_words_and_source(
 ) -> None:
     spec = registry.get("capture_lead")
     assert spec is not None and spec.confirm and not spec.identity
-    summary = await registry.summarize("capture_lead", ctx(services), ARGS)
+    summary = (await registry.preview("capture_lead", ctx(services), ARGS))[0]
     result = await registry.run("capture_lead", ctx(services), ARGS)
     assert result.created and result.email == "ada@example.com" and result.source == "chat"
     assert "ada@example.com" in result.message and "sage mug" in result.message

@@ -31,7 +31,7 @@ async def read(ctx: ActionContext, fn: Callable[..., T], *args: Any) -> T:
     thread adds no parallelism (GIL) and its hand-off costs more than the query (~0.5 ms of a
     ~1 ms eligibility check). On a networked database it waits in a worker thread instead.
     Writes always use `blocking`: SQLite may make them wait for the write lock."""
-    if getattr(ctx.services.store, "dialect", None) == "sqlite":
+    if ctx.services.store.dialect == "sqlite":
         return fn(*args)
     return await blocking(fn, *args)
 

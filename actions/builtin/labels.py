@@ -9,6 +9,7 @@ from pydantic import Field
 from actions.builtin._common import blocking
 from actions.context import ActionContext, ActionError, ActionResult
 from actions.registry import action
+from actions.return_status import ReturnStatus
 from actions.workflow import WorkflowError
 
 
@@ -87,8 +88,8 @@ async def generate_label(
         )
     if rma.label is not None:
         return _result(rma, _ready(rma))
-    if rma.status != "approved":
-        if rma.status == "manual_review":
+    if rma.status != ReturnStatus.APPROVED:
+        if rma.status == ReturnStatus.MANUAL_REVIEW:
             message = (
                 f"Return {rma.id} is still waiting for our team's review, so its label isn't "
                 "ready yet; we'll email you once it's approved."

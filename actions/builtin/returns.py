@@ -19,10 +19,10 @@ from actions.context import ActionContext, ActionError, ActionResult
 from actions.policy import LineResult, ReturnReason, evaluate_line, format_money, money
 from actions.records import Order, OrderLine
 from actions.registry import action
+from actions.return_status import INACTIVE, ReturnStatus
 from actions.workflow import WorkflowError
 
 Resolution = Literal["refund", "replacement", "store_credit"]
-INACTIVE = frozenset({"rejected", "cancelled"})
 _WHY_NOT = {
     "final_sale": "final sale",
     "outside_window": "past its return window",
@@ -190,10 +190,13 @@ def _rma_result(order: Order, rma: Any) -> ReturnAuthorizationResult:
     ]
     items = join_words([f"{ln.quantity} × {ln.name}" for ln in lines])
     what = _resolution_words(
-        rma.resolution, rma.refund_total, order.currency, sum(ln.restocking_fee for ln in lines)
+        rma.resolution,
+        rma.refund_total,
+        order.currency,
+        sum((ln.restocking_fee for ln in lines), Decimal("0")),
     )
     shipping = any(ln.return_shipping_required for ln in lines)
-    if rma.status == "manual_review":
+    if rma.status == ReturnStatus.MANUAL_REVIEW:
         message = (
             f"Return {rma.id} ({items}, {what}) is waiting for a quick review by our team, and "
             f"we'll email {rma.customer_email} as soon as it's decided."

@@ -60,16 +60,15 @@ async def _with_returns(
     """Name the return each return parcel belongs to, and add return labels the store has not
     recorded as shipments (a carrier that keeps its own scans)."""
     rmas = await read(ctx, ctx.services.workflow.for_customer, ctx.customer_email)
-    by_number = {r.label.tracking_number.upper(): r for r in rmas if r.label is not None}
+    by_number = {r.label.tracking_number.upper(): (r, r.label) for r in rmas if r.label is not None}
     for shipment in shipments:
-        rma = by_number.pop(shipment.tracking_number.upper(), None)
-        if rma is not None:
-            shipment.rma_id = rma.id
-    for number, rma in by_number.items():
+        found = by_number.pop(shipment.tracking_number.upper(), None)
+        if found is not None:
+            shipment.rma_id = found[0].id
+    for number, (rma, label) in by_number.items():
         if rma.order_id != order.id or (only is not None and number != only):
             continue
-        events = await read(ctx, ctx.services.carrier.tracking, rma.label.tracking_number)
-        label = rma.label
+        events = await read(ctx, ctx.services.carrier.tracking, label.tracking_number)
         shipments.append(_tracking("return", label.carrier, label.tracking_number, events, rma.id))
     return shipments
 

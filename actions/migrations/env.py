@@ -20,6 +20,8 @@ def run_migrations_online() -> None:
         url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option(
             "sqlalchemy.url"
         )
+        if not url:
+            raise RuntimeError("no database URL: pass `alembic -x url=...`")
         engine = create_engine(url)
         with engine.connect() as conn:
             _run(conn)

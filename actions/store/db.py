@@ -66,4 +66,6 @@ def _configure_sqlite(engine: Engine) -> None:
         # Straight to the driver: through exec_driver_sql this BEGIN cost as much as the query
         # it wraps (~0.3 ms), on the eligibility hot path.
         immediate = conn.get_execution_options().get(WRITE_OPTION)
-        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        driver = conn.connection.driver_connection
+        assert driver is not None  # a connection that is beginning is checked out
+        driver.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")

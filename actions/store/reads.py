@@ -7,11 +7,13 @@ where the ORM with selectin loading took ~10 ms under load.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeAlias
 
 import sqlalchemy as sa
 
 from actions.records import Customer, Order, OrderLine, Shipment, TrackingEvent
+from actions.return_status import INACTIVE
 from actions.store.models import (
     CustomerRow,
     OrderLineRow,
@@ -21,8 +23,6 @@ from actions.store.models import (
     ShipmentRow,
     TrackingEventRow,
 )
-
-INACTIVE_RMA = ("rejected", "cancelled")
 
 # The order's own columns and its customer: one row, enough to check the cache or build the head.
 _HEAD_COLUMNS = sa.select(
@@ -37,7 +37,7 @@ AUTHORIZED = (
     sa.select(ReturnLineRow.sku, sa.func.sum(ReturnLineRow.quantity))
     .join(ReturnAuthorizationRow, ReturnAuthorizationRow.id == ReturnLineRow.rma_id)
     .where(ReturnAuthorizationRow.order_id == sa.bindparam("order_id"))
-    .where(ReturnAuthorizationRow.status.not_in(INACTIVE_RMA))
+    .where(ReturnAuthorizationRow.status.not_in(INACTIVE))
     .group_by(ReturnLineRow.sku)
 )
 _LINE_COLUMNS = sa.select(
@@ -56,9 +56,12 @@ _SHIPMENTS = _SHIPMENT_COLUMNS.where(ShipmentRow.order_id == sa.bindparam("order
     *_SHIPMENT_ORDER
 )
 
+# A result row of any shape (SQLAlchemy 2.1 types a Row by the tuple of its columns).
+AnyRow: TypeAlias = "sa.Row[*tuple[Any, ...]]"
+
 
 def load_order(
-    conn: sa.Connection, order_id: str, head: sa.Row[Any] | None = None
+    conn: sa.Connection, order_id: str, head: AnyRow | None = None
 ) -> tuple[int, Order] | None:
     """(revision, record) of one order by its exact id; `head` is a BY_KEY/BY_NUMBER row if known."""
     if head is None:
@@ -73,25 +76,25 @@ def load_order(
 def load_recent(conn: sa.Connection, limit: int) -> dict[str, tuple[int, Order]]:
     """The `limit` most recent orders in a few bulk queries (to warm a cache at start-up)."""
     heads = conn.execute(_HEAD_COLUMNS.order_by(OrderRow.placed_at.desc()).limit(limit)).all()
-    lines: dict[str, list[sa.Row[Any]]] = defaultdict(list)
-    shipments: dict[str, list[sa.Row[Any]]] = defaultdict(list)
+    lines: dict[str, list[AnyRow]] = defaultdict(list)
+    shipments: dict[str, list[AnyRow]] = defaultdict(list)
     ids = [h.id for h in heads]
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         line_query = _LINE_COLUMNS.where(OrderLineRow.order_id.in_(chunk)).order_by(
             OrderLineRow.order_id, OrderLineRow.position
         )
-        for r in conn.execute(line_query):
-            lines[r.order_id].append(r)
+        for line in conn.execute(line_query):
+            lines[line.order_id].append(line)
         ship_query = _SHIPMENT_COLUMNS.where(ShipmentRow.order_id.in_(chunk)).order_by(
             *_SHIPMENT_ORDER
         )
-        for r in conn.execute(ship_query):
-            shipments[r.order_id].append(r)
+        for ship in conn.execute(ship_query):
+            shipments[ship.order_id].append(ship)
     return {h.id: (h.revision, _build(h, lines[h.id], shipments[h.id])) for h in heads}
 
 
-def _build(head: sa.Row[Any], lines: list[sa.Row[Any]], shipment_rows: list[sa.Row[Any]]) -> Order:
+def _build(head: AnyRow, lines: Sequence[AnyRow], shipment_rows: Sequence[AnyRow]) -> Order:
     items = tuple(
         OrderLine(sku=r.sku, name=r.name, category=r.category, quantity=r.quantity,
                   unit_price=r.unit_price, tags=tuple(r.tags or ()))

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from actions.records import Order
+from actions.return_status import INACTIVE, ReturnStatus
 from actions.store.models import (
     LabelRow,
     OrderLineRow,
@@ -22,7 +23,6 @@ from actions.store.models import (
     ShipmentRow,
     TrackingEventRow,
 )
-from actions.store.reads import INACTIVE_RMA
 from actions.store.rma import ReturnAuthorization, rma_record
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def new_rma_id() -> str:
     return "RMA-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(6))
 
 
-def rma_query() -> sa.Select[tuple[ReturnAuthorizationRow]]:
+def rma_query() -> sa.Select[ReturnAuthorizationRow]:
     return sa.select(ReturnAuthorizationRow).options(
         selectinload(ReturnAuthorizationRow.lines),
         selectinload(ReturnAuthorizationRow.label),
@@ -44,7 +44,7 @@ def rma_query() -> sa.Select[tuple[ReturnAuthorizationRow]]:
     )
 
 
-def by_id(rma_id: str) -> sa.Select[tuple[ReturnAuthorizationRow]]:
+def by_id(rma_id: str) -> sa.Select[ReturnAuthorizationRow]:
     return rma_query().where(ReturnAuthorizationRow.id == rma_id.strip().upper())
 
 
@@ -70,7 +70,7 @@ def remaining(s: Session, order_id: str) -> dict[str, int]:
         sa.select(ReturnLineRow.sku, sa.func.sum(ReturnLineRow.quantity))
         .join(ReturnAuthorizationRow, ReturnAuthorizationRow.id == ReturnLineRow.rma_id)
         .where(ReturnAuthorizationRow.order_id == order_id)
-        .where(ReturnAuthorizationRow.status.not_in(INACTIVE_RMA))
+        .where(ReturnAuthorizationRow.status.not_in(INACTIVE))
         .group_by(ReturnLineRow.sku)
     ).all()
     for sku, qty in taken:
@@ -92,7 +92,7 @@ def insert(
 ) -> ReturnAuthorizationRow:
     """The RMA with its lines, and the three history rows of the automatic first steps."""
     review = "manual" if any(ln.review == "manual" for ln in lines) else "auto"
-    final = "manual_review" if review == "manual" else "approved"
+    final = ReturnStatus.MANUAL_REVIEW if review == "manual" else ReturnStatus.APPROVED
     row = ReturnAuthorizationRow(
         id=new_rma_id(), order_id=order.id, customer_email=email, status=final, reason=reason,
         resolution=resolution, review=review, currency=order.currency, request_key=key,
@@ -110,7 +110,10 @@ def insert(
     )  # fmt: skip
     s.add(row)
     s.flush()
-    steps = [(None, "return_requested"), ("return_requested", "eligibility_check")]
+    steps: list[tuple[ReturnStatus | None, ReturnStatus]] = [
+        (None, ReturnStatus.RETURN_REQUESTED),
+        (ReturnStatus.RETURN_REQUESTED, ReturnStatus.ELIGIBILITY_CHECK),
+    ]
     for before, after in [*steps, ("eligibility_check", final)]:
         detail = {"review": review} if after == final else {}
         s.add(ReturnHistoryRow(rma_id=row.id, from_status=before, to_status=after, at=now, detail=detail))  # fmt: skip
@@ -128,7 +131,7 @@ def move(
         if value is not None:
             setattr(row, name, value)
     row.status = status
-    if status in INACTIVE_RMA:
+    if status in INACTIVE:
         row.request_key = None  # a new identical request may start over
         touch_order(s, row.order_id)  # its quantities are free again
     row.updated_at = now

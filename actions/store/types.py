@@ -27,7 +27,7 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         # SQLite's DateTime has no offset: store the UTC wall time.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:

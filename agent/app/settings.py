@@ -76,6 +76,9 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", min_length=1)
     port: int = Field(8000, ge=1, le=65535)
+    public_url: str | None = Field(
+        None, description="Base URL of links the server hands out (labels); behind a proxy"
+    )
     secret: str = Field(
         "willow-and-kiln-demo-secret",
         min_length=8,
@@ -134,6 +137,17 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data / 'shopdesk.db').resolve()}"
+
+    @property
+    def resolved_public_url(self) -> str:
+        """Base URL for links the server hands out (labels): `public_url` when set, else the
+        bound address. A wildcard bind address is not a place a browser can go: localhost."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "localhost" if self.host in {"0.0.0.0", "::", ""} else self.host
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     @property
     def clock(self) -> Clock:

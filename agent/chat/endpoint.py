@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
+from collections.abc import Awaitable, Callable
 from enum import IntEnum
-from typing import Any
+from typing import Protocol
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from agent.app.settings import Settings
 from agent.chat import lead_form
 from agent.chat.events import (
+    AnyServerEvent,
     ConfirmationResponse,
     ErrorEvent,
     EventError,
     Hello,
     Lead,
+    LeadFormOffer,
     Ready,
     UserMessage,
     parse_client_event,
@@ -43,10 +46,29 @@ class CloseCode(IntEnum):
     SERVER_SHUTDOWN = 1001
 
 
+NOTICES = {
+    "unknown_conversation": "That conversation was not found, so a new one has started.",
+    "identity_changed": "A different shopper is signed in, so a new conversation has started.",
+}
+
+
+class ChatState(Protocol):
+    """What the endpoint needs of the app (agent.app.state.AppState has it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def conversations(self) -> ConversationStore: ...
+    @property
+    def sessions(self) -> SessionManager: ...
+    @property
+    def rate_limiter(self) -> RateLimiter: ...
+
+
 class ChatSocket:
     """One client connection: at most one conversation, chosen by `hello`."""
 
-    def __init__(self, websocket: WebSocket, state: Any) -> None:
+    def __init__(self, websocket: WebSocket, state: ChatState) -> None:
         self.websocket = websocket
         self.settings = state.settings
         self.store: ConversationStore = state.conversations
@@ -65,7 +87,7 @@ class ChatSocket:
             self.open = False
             return False
 
-    async def send(self, event: Any) -> None:
+    async def send(self, event: AnyServerEvent) -> None:
         await self.send_text(event.model_dump_json())
 
     async def error(self, code: str, message: str) -> None:
@@ -142,47 +164,50 @@ class ChatSocket:
                 )
                 return
             email = normalize_email(event.identity.email)
+        record, resumed, notice = await self._conversation_for(event.conversation_id, email)
+        self.session = self.sessions.attach(record.id, record.customer_email, self.send_text)
+        transcript = await self.store.acall(self.store.transcript, record.id)
+        # Announced in ready, then re-sent as the event itself (a client that missed it acts on it).
+        pending = await self.sessions.pending_for(self.session)
+        consent_text = lead_form.consent_text(self.sessions.deps)
+        ready = Ready(
+            conversation_id=record.id,
+            transcript=transcript,
+            resumed=resumed,
+            verified=bool(record.customer_email),
+            notice=NOTICES[notice] if notice is not None else None,
+            pending_confirmation=pending.id if pending is not None else None,
+            # The widget offers its "keep me posted" form only when told the words to show.
+            lead_form=LeadFormOffer(consent_text=consent_text) if consent_text else None,
+        )
+        await self.send(ready)
+        if pending is not None:
+            await self.send(pending)
 
+    async def _conversation_for(
+        self, conv_id: str | None, email: str | None
+    ) -> tuple[ConversationRecord, bool, str | None]:
+        """The conversation `hello` asked for, or a new one; whether it was resumed; and why not
+        (a key of NOTICES) when one was asked for and a new one started instead."""
         record: ConversationRecord | None = None
         notice: str | None = None
-        if event.conversation_id:
-            record = await self.store.acall(self.store.get, event.conversation_id)
+        if conv_id:
+            record = await self.store.acall(self.store.get, conv_id)
             if record is None:
                 notice = "unknown_conversation"
             elif email and record.customer_email and record.customer_email != email:
                 # Someone else is signed in now: never show them another shopper's conversation.
                 record, notice = None, "identity_changed"
-        resumed = record is not None
         if record is None:
             record = await self.store.acall(self.store.create, email)
             if email:
                 await self._note(record.id, f"Shopper verified by signed identity: {email}")
-        elif email and record.customer_email != email:
+            return record, False, notice
+        if email and record.customer_email != email:
             await self.store.acall(self.store.set_customer, record.id, email)
             await self._note(record.id, f"Shopper verified by signed identity: {email}")
             record.customer_email = email
-
-        self.session = self.sessions.attach(record.id, record.customer_email, self.send_text)
-        transcript = await self.store.acall(self.store.transcript, record.id)
-        ready = Ready(conversation_id=record.id, transcript=transcript)
-        extra: dict[str, Any] = {"resumed": resumed, "verified": bool(record.customer_email)}
-        if notice == "unknown_conversation":
-            extra["notice"] = "That conversation was not found, so a new one has started."
-        elif notice == "identity_changed":
-            extra["notice"] = "A different shopper is signed in, so a new conversation has started."
-        # Extra fields are allowed by the contract; models ignore them, so add them to the JSON.
-        pending = await self.sessions.pending_for(self.session)
-        if pending is not None:
-            # Announced in ready, then re-sent as the event itself (a client that missed it acts on it).
-            extra["pending_confirmation"] = pending.id
-        consent_text = lead_form.consent_text(self.sessions.deps)
-        if consent_text is not None:
-            # The widget offers its "keep me posted" form only when told the words to show.
-            extra["lead_form"] = {"consent_text": consent_text}
-        payload = ready.model_dump(mode="json") | extra
-        await self.send_text(json.dumps(payload))
-        if pending is not None:
-            await self.send(pending)
+        return record, True, notice
 
     async def _note(self, conv_id: str, text: str) -> None:
         await self.store.acall(
@@ -233,25 +258,28 @@ class ChatSocket:
                 "rate_limited", "That was sent too often; please wait a moment and try again."
             )
             return
-        await self.send_text(await lead_form.submit(self.sessions, self.session, event))
+        await self.send(await lead_form.submit(self.sessions, self.session, event))
 
     async def lead_error(self, code: str, message: str) -> None:
-        # `about` (an extra field) lets the widget show it in the form, not as a chat error.
-        payload = ErrorEvent(code=code, message=message).model_dump(mode="json")
-        await self.send_text(json.dumps(payload | {"about": "lead"}))
+        # `about` lets the widget show it in the form, not as a chat error.
+        await self.send(ErrorEvent(code=code, message=message, about="lead"))
 
 
-async def chat_endpoint(websocket: WebSocket) -> None:
-    state = websocket.app.state
-    settings = state.settings
-    if not origin_allowed(
-        websocket.headers.get("origin"), websocket.headers.get("host"), settings.allowed_origins
-    ):
-        # Closing before accept makes the server answer the handshake with HTTP 403.
-        await websocket.close(code=CloseCode.POLICY_VIOLATION)
-        return
-    await websocket.accept()
-    await ChatSocket(websocket, state).run()
+def chat_endpoint(state: ChatState) -> Callable[[WebSocket], Awaitable[None]]:
+    """The `/ws` handler for an app's state."""
+
+    async def endpoint(websocket: WebSocket) -> None:
+        allowed = state.settings.allowed_origins
+        if not origin_allowed(
+            websocket.headers.get("origin"), websocket.headers.get("host"), allowed
+        ):
+            # Closing before accept makes the server answer the handshake with HTTP 403.
+            await websocket.close(code=CloseCode.POLICY_VIOLATION)
+            return
+        await websocket.accept()
+        await ChatSocket(websocket, state).run()
+
+    return endpoint
 
 
 __all__ = ["ChatSocket", "CloseCode", "chat_endpoint"]

@@ -1,8 +1,12 @@
 """The websocket protocol: one pydantic model per event, discriminated by `type`.
 
-Client → server: hello, user_message, confirmation_response, lead.
-Server → client: ready, assistant_delta, assistant_message, action_started, action_finished,
-confirmation_request, handoff, agent_message, lead_saved, error.
+Client → server: `ClientEvent` (hello, user_message, confirmation_response, lead).
+Server → client: `ServerEvent` (ready, assistant_delta, assistant_message, action_started,
+action_finished, confirmation_request, handoff, agent_message, message_received, lead_saved, error).
+The lists of type names are read off the two unions, so a new event is one model added to one union.
+
+Every field the server sends is declared on its model. Optional fields left unset are omitted from
+the JSON rather than sent as null, so a client sees exactly the fields that mean something.
 
 Extra fields from a client are ignored (DESIGN.md: "extra fields are fine"), so a newer widget can
 talk to an older server. Message *length* is not bounded here on purpose: the server checks it
@@ -13,9 +17,18 @@ Ids, emails and signatures are bounded, since nothing legitimate is long there.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StrictBool,
+    TypeAdapter,
+    ValidationError,
+    model_serializer,
+)
 
 # A conversation id is 128 random bits (32 hex chars); leave room for other schemes but not much.
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -23,6 +36,14 @@ Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:
 
 class _Event(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+
+class _ServerEventBase(_Event):
+    @model_serializer(mode="wrap")
+    def _omit_unset_options(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # An optional field that is None was not part of this event (e.g. a ready with no notice).
+        data: dict[str, Any] = handler(self)
+        return {key: value for key, value in data.items() if value is not None}
 
 
 # Client events ----------------------------------------------------------------------------------
@@ -61,9 +82,8 @@ class Lead(_Event):
     consent: StrictBool
 
 
-ClientEvent = Annotated[
-    Hello | UserMessage | ConfirmationResponse | Lead, Field(discriminator="type")
-]
+AnyClientEvent = Hello | UserMessage | ConfirmationResponse | Lead
+ClientEvent = Annotated[AnyClientEvent, Field(discriminator="type")]
 
 
 # Server events ----------------------------------------------------------------------------------
@@ -73,18 +93,33 @@ class Citation(BaseModel):
     text: str
 
 
-class Ready(_Event):
+class LeadFormOffer(BaseModel):
+    """Offered in `ready` when the store collects emails: the consent wording the form shows."""
+
+    consent_text: str
+
+
+class Ready(_ServerEventBase):
+    """The answer to `hello`. `resumed`: an existing conversation was picked up; `verified`: the
+    shopper's identity is known; `notice`: why a new conversation started instead of the asked-for
+    one; `pending_confirmation`: the id of a question still waiting for an answer (re-sent next)."""
+
     type: Literal["ready"] = "ready"
     conversation_id: str
     transcript: list[dict[str, Any]] = Field(default_factory=list)
+    resumed: bool | None = None
+    verified: bool | None = None
+    notice: str | None = None
+    pending_confirmation: str | None = None
+    lead_form: LeadFormOffer | None = None
 
 
-class AssistantDelta(_Event):
+class AssistantDelta(_ServerEventBase):
     type: Literal["assistant_delta"] = "assistant_delta"
     text: str
 
 
-class AssistantMessage(_Event):
+class AssistantMessage(_ServerEventBase):
     """The turn's final answer. `text` is the last model round's text (earlier rounds' deltas, if
     any, came before an action_started); clients replace the streamed bubble with it."""
 
@@ -93,20 +128,20 @@ class AssistantMessage(_Event):
     citations: list[Citation] = Field(default_factory=list)
 
 
-class ActionStarted(_Event):
+class ActionStarted(_ServerEventBase):
     type: Literal["action_started"] = "action_started"
     action: str
     arguments: dict[str, Any] = Field(default_factory=dict)
 
 
-class ActionFinished(_Event):
+class ActionFinished(_ServerEventBase):
     type: Literal["action_finished"] = "action_finished"
     action: str
     ok: bool
     result: dict[str, Any] = Field(default_factory=dict)
 
 
-class ConfirmationRequest(_Event):
+class ConfirmationRequest(_ServerEventBase):
     type: Literal["confirmation_request"] = "confirmation_request"
     id: str
     action: str
@@ -114,32 +149,49 @@ class ConfirmationRequest(_Event):
     summary: str
 
 
-class Handoff(_Event):
+class Handoff(_ServerEventBase):
+    """A person is needed. With the console: `message` is what to tell the shopper and `ask_email`
+    is true outside business hours (the widget then asks for an email address)."""
+
     type: Literal["handoff"] = "handoff"
     reason: str
+    ask_email: bool | None = None
+    message: str | None = None
 
 
-class AgentMessage(_Event):
+class AgentMessage(_ServerEventBase):
     """A message from a person at the store (the inbox), not from the model."""
 
     type: Literal["agent_message"] = "agent_message"
     text: str
+    name: str | None = None  # the staff member's name, as they signed in
 
 
-class LeadSaved(_Event):
+class MessageReceived(_ServerEventBase):
+    """A shopper message stored for a person (the conversation is theirs, so no AI turn runs);
+    `notice` confirms an email address taken from it for a follow-up."""
+
+    type: Literal["message_received"] = "message_received"
+    notice: str | None = None
+
+
+class LeadSaved(_ServerEventBase):
     """The answer to a `lead` event: saved; `message` is the thanks to show in the form."""
 
     type: Literal["lead_saved"] = "lead_saved"
     message: str
 
 
-class ErrorEvent(_Event):
+class ErrorEvent(_ServerEventBase):
+    """`about: "lead"` marks an error about the lead form, shown in the form, not in the chat."""
+
     type: Literal["error"] = "error"
     code: str
     message: str
+    about: Literal["lead"] | None = None
 
 
-ServerEvent = Annotated[
+AnyServerEvent = (
     Ready
     | AssistantDelta
     | AssistantMessage
@@ -148,27 +200,27 @@ ServerEvent = Annotated[
     | ConfirmationRequest
     | Handoff
     | AgentMessage
+    | MessageReceived
     | LeadSaved
-    | ErrorEvent,
-    Field(discriminator="type"),
-]
-
-CLIENT_EVENT_TYPES = ("hello", "user_message", "confirmation_response", "lead")
-SERVER_EVENT_TYPES = (
-    "ready",
-    "assistant_delta",
-    "assistant_message",
-    "action_started",
-    "action_finished",
-    "confirmation_request",
-    "handoff",
-    "agent_message",
-    "lead_saved",
-    "error",
+    | ErrorEvent
 )
+# What the turn's `emit` callback and the sessions send: any one server event.
+ServerEvent = Annotated[AnyServerEvent, Field(discriminator="type")]
 
-_client_adapter: TypeAdapter[Any] = TypeAdapter(ClientEvent)
-_server_adapter: TypeAdapter[Any] = TypeAdapter(ServerEvent)
+
+def event_types(union: object) -> tuple[str, ...]:
+    """The `type` names of a union of event models, bare or Annotated with its discriminator."""
+    members = get_args(union)
+    if members and not isinstance(members[0], type):  # Annotated[Union[...], Field]: unwrap
+        members = get_args(members[0])
+    return tuple(str(model.model_fields["type"].default) for model in members)
+
+
+CLIENT_EVENT_TYPES = event_types(ClientEvent)
+SERVER_EVENT_TYPES = event_types(ServerEvent)
+
+_client_adapter: TypeAdapter[AnyClientEvent] = TypeAdapter(ClientEvent)
+_server_adapter: TypeAdapter[AnyServerEvent] = TypeAdapter(ServerEvent)
 
 
 class EventError(Exception):
@@ -184,7 +236,7 @@ class EventError(Exception):
         return ErrorEvent(code=self.code, message=self.message)
 
 
-def parse_client_event(text: str | bytes) -> Hello | UserMessage | ConfirmationResponse | Lead:
+def parse_client_event(text: str | bytes) -> AnyClientEvent:
     """Parse one client frame, or raise EventError saying what is wrong with it."""
     try:
         data = json.loads(text)
@@ -209,7 +261,7 @@ def parse_client_event(text: str | bytes) -> Hello | UserMessage | ConfirmationR
         raise EventError("invalid_event", f"Invalid {kind} event: {problems}.", kind) from None
 
 
-def parse_server_event(data: str | bytes | dict[str, Any]) -> Any:
+def parse_server_event(data: str | bytes | dict[str, Any]) -> AnyServerEvent:
     """Parse a server event (clients and tests use this)."""
     if isinstance(data, (str, bytes)):
         data = json.loads(data)

@@ -7,27 +7,23 @@ submitting socket only, as `lead_saved` or an `error` with `about: "lead"` (show
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
+from actions.builtin.leads import capture_from_form, form_consent_text
 from actions.context import ActionError
 from agent.chat.events import ErrorEvent, Lead, LeadSaved
+from agent.chat.sessions import Session, SessionManager
+from agent.turn.deps import AgentDeps
 
 
-def consent_text(deps: Any) -> str | None:
+def consent_text(deps: AgentDeps) -> str | None:
     """The consent wording the form shows, or None when capture_lead is not registered."""
-    from actions.builtin.leads import form_consent_text
-
     if deps.registry.get("capture_lead") is None:
         return None
     return form_consent_text(deps.settings.store_name)
 
 
-async def submit(sessions: Any, session: Any, event: Lead) -> str:
+async def submit(sessions: SessionManager, session: Session, event: Lead) -> LeadSaved | ErrorEvent:
     """Run capture_lead for the form (the same action and refusals as from the chat) and leave a
-    note in the conversation for the store's team. Returns the JSON reply for the socket."""
-    from actions.builtin.leads import capture_from_form
-
+    note in the conversation for the store's team. Returns the reply for the socket."""
     deps = sessions.deps
     wording = consent_text(deps)
     try:
@@ -45,8 +41,7 @@ async def submit(sessions: Any, session: Any, event: Lead) -> str:
             customer_email=session.customer_email,
         )
     except ActionError as exc:
-        error = ErrorEvent(code=exc.code, message=exc.message).model_dump(mode="json")
-        return json.dumps(error | {"about": "lead"})
+        return ErrorEvent(code=exc.code, message=exc.message, about="lead")
     note = f"Shopper asked to be emailed about {result.interest} at {result.email} (consent given)."
     store = sessions.store
     await store.acall(
@@ -54,4 +49,4 @@ async def submit(sessions: Any, session: Any, event: Lead) -> str:
     )
     if sessions.inbox is not None:
         sessions.inbox.publish("conversation.updated", session.id)
-    return LeadSaved(message=result.message).model_dump_json()
+    return LeadSaved(message=result.message)

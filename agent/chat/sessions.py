@@ -50,8 +50,8 @@ class SessionInbox(Protocol):
 
     async def handoff(self, conv_id: str, reason: str) -> None: ...
 
-    def handoff_event(self, event: Handoff) -> str:
-        """The `handoff` event for the widget, as JSON text."""
+    def handoff_event(self, event: Handoff) -> Handoff:
+        """The `handoff` event for the widget, with what to tell the shopper."""
         ...
 
     def publish(self, kind: str, conv_id: str) -> None: ...
@@ -291,7 +291,7 @@ class SessionManager:
             if isinstance(event, Handoff):
                 await self._handoff(session, event.reason)
                 if self.inbox is not None:
-                    await session.emit_text(self.inbox.handoff_event(event))
+                    await session.emit(self.inbox.handoff_event(event))
                     return
             await session.emit(event)
 

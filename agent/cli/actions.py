@@ -43,16 +43,10 @@ def _registry(settings: Settings) -> ActionRegistry:
 @contextmanager
 def _services(settings: Settings) -> Iterator[ActionServices]:
     from actions import PolicyError
-    from actions.services import build_services
+    from agent.app.services import open_services
 
     try:
-        services = build_services(
-            data_dir=settings.data,
-            database_url=settings.resolved_database_url,
-            policy_path=settings.policy,
-            public_url=f"http://{settings.host}:{settings.port}",
-            clock=settings.clock,
-        )
+        services = open_services(settings)
     except PolicyError as exc:
         _fail(str(exc))
         raise  # unreachable

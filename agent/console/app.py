@@ -30,9 +30,11 @@ from starlette.responses import (
 )
 from starlette.routing import BaseRoute, Route
 
+from agent.app.state import AppState
 from agent.chat.events import AgentMessage
-from agent.console.inbox import CONSOLE_STATUSES, HUMAN_STATUSES, Inbox
-from agent.console.staff import COOKIE, LOGIN_CSRF_COOKIE, StaffAuth, StaffSession
+from agent.console.inbox import CONSOLE_STATUSES
+from agent.console.staff import COOKIE, LOGIN_CSRF_COOKIE, StaffSession
+from agent.store.status import ConversationStatus
 
 HERE = Path(__file__).resolve().parent
 STATIC = {
@@ -58,23 +60,7 @@ def _env() -> Environment:
     return env
 
 
-def review_reasons(rma: Any, policy: Any) -> list[str]:
-    """Why the policy sent this return to a person (the same rules evaluate_line applies)."""
-    rules = getattr(policy, "returns", policy)
-    out: list[str] = []
-    if rma.reason in {str(getattr(r, "value", r)) for r in rules.manual_review_reasons or ()}:
-        out.append(f"Reason “{rma.reason}” is always reviewed by a person.")
-    limit = rules.manual_review_over
-    for line in rma.lines:
-        if limit is not None and line.refund_amount > limit:
-            out.append(
-                f"{line.sku}: refund ${line.refund_amount:,.2f} is over the "
-                f"${Decimal(limit):,.2f} review limit."
-            )
-    return out or ["The policy marked a line for manual review."]
-
-
-def _wants_json(request: Request) -> bool:
+def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
@@ -83,10 +69,10 @@ def _client(request: Request) -> str:
 
 
 class Console:
-    def __init__(self, state: Any, auth: StaffAuth, inbox: Inbox) -> None:
+    def __init__(self, state: AppState) -> None:
         self.state = state
-        self.auth = auth
-        self.inbox = inbox
+        self.auth = state.staff_auth
+        self.inbox = state.inbox
         self.env = _env()
 
     # Plumbing ---------------------------------------------------------------------------------
@@ -131,7 +117,7 @@ class Console:
         return handler
 
     def done(self, request: Request, back: str, **body: Any) -> Response:
-        if _wants_json(request):
+        if wants_json(request):
             return JSONResponse({"ok": True, **body})
         return RedirectResponse(back, status_code=303)
 
@@ -179,7 +165,7 @@ class Console:
         self.auth.sign_out(request.cookies.get(COOKIE))
         response = (
             JSONResponse({"ok": True})
-            if _wants_json(request)
+            if wants_json(request)
             else RedirectResponse("/console/login", status_code=303)
         )
         response.delete_cookie(COOKIE, path="/console")
@@ -188,9 +174,10 @@ class Console:
     # Inbox ------------------------------------------------------------------------------------
     async def _list(self, request: Request) -> tuple[list[Any], str, str]:
         status = request.query_params.get("status", "")
-        status = status if status in CONSOLE_STATUSES else ""
+        status = status if status in CONSOLE_STATUSES else ""  # a StrEnum member is its value
         query = request.query_params.get("q", "")[:200]
-        items = await self.call(self.inbox.data.list, status=status or None, query=query)
+        wanted = ConversationStatus(status) if status else None
+        items = await self.call(self.inbox.data.list, status=wanted, query=query)
         return items, status, query
 
     async def inbox_page(self, request: Request, staff: StaffSession) -> Response:
@@ -272,7 +259,7 @@ class Console:
         back = f"/console/c/{conv_id}"
         data = self.inbox.data
         if op == "assign":
-            await self._set(conv_id, status="assigned", assignee=staff.name)
+            await self._set(conv_id, status=ConversationStatus.ASSIGNED, assignee=staff.name)
         elif op == "reply":
             text = str(form.get("text", "")).strip()
             if not text or len(text) > MAX_REPLY:
@@ -280,15 +267,16 @@ class Console:
                     {"error": "invalid_reply", "message": f"Write 1–{MAX_REPLY} characters."}, 422
                 )
             await self.reply(conv_id, staff.name, text)
-            if item.status != "assigned" or not item.assignee:
-                await self._set(conv_id, status="assigned", assignee=item.assignee or staff.name)
+            if item.status != ConversationStatus.ASSIGNED or not item.assignee:
+                assignee = item.assignee or staff.name
+                await self._set(conv_id, status=ConversationStatus.ASSIGNED, assignee=assignee)
         elif op == "resolve":
-            await self._set(conv_id, status="resolved")
+            await self._set(conv_id, status=ConversationStatus.RESOLVED)
             await self.inbox.webhook("conversation.resolved", conv_id, resolved_by=staff.name)
         elif op == "reopen":
-            await self._set(conv_id, status="pending", assignee=None)
+            await self._set(conv_id, status=ConversationStatus.PENDING, assignee=None)
         elif op == "handback":
-            await self._set(conv_id, status="open", assignee=None)
+            await self._set(conv_id, status=ConversationStatus.OPEN, assignee=None)
             await self.note(conv_id, f"{staff.name} handed the conversation back to the AI.")
         elif op == "note":
             text = str(form.get("text", "")).strip()[:2000]
@@ -311,7 +299,7 @@ class Console:
         if "status" in values:
             session = self.state.sessions.sessions.get(conv_id)
             if session is not None:
-                session.human = values["status"] in HUMAN_STATUSES
+                session.human = ConversationStatus(values["status"]).human
         self.inbox.publish("conversation.updated", conv_id)
 
     async def note(self, conv_id: str, text: str) -> None:
@@ -328,57 +316,7 @@ class Console:
         )
         session = self.state.sessions.sessions.get(conv_id)
         if session is not None:
-            payload = AgentMessage(text=text).model_dump(mode="json") | {"name": name}
-            await session.emit_text(json.dumps(payload))
-
-    # Returns queue ----------------------------------------------------------------------------
-    async def returns_page(self, request: Request, staff: StaffSession) -> Response:
-        services = self.state.services
-        rmas = await asyncio.to_thread(services.workflow.list, "manual_review")
-        rows = [{"rma": r, "why": review_reasons(r, services.policy)} for r in rmas]
-        recent = [
-            r
-            for r in await asyncio.to_thread(services.workflow.list)
-            if any(h.from_status == "manual_review" for h in r.history)
-        ][:10]
-        return self.render(
-            "console_returns.jinja2", staff=staff, rows=rows, recent=recent, section="returns"
-        )
-
-    async def return_op(
-        self, request: Request, staff: StaffSession, form: dict[str, Any]
-    ) -> Response:
-        from actions.workflow import WorkflowError
-
-        rma_id = request.path_params["rma_id"]
-        op = request.path_params["op"]
-        workflow = self.state.services.workflow
-        if op == "approve":
-            status, note = "approved", f"Approved by {staff.name}"
-        elif op == "reject":
-            reason = str(form.get("reason", "")).strip()[:500]
-            if not reason:
-                return JSONResponse(
-                    {"error": "reason_required", "message": "Give the shopper a reason."}, 422
-                )
-            status, note = "rejected", reason
-        else:
-            return JSONResponse({"error": "unknown_operation", "message": op}, 404)
-        try:
-            rma = await asyncio.to_thread(workflow.transition, rma_id, status, note=note)
-        except WorkflowError as exc:
-            return JSONResponse({"error": exc.code, "message": exc.message}, exc.status)
-        self.inbox.events.publish({"type": "return.updated", "rma_id": rma.id})
-        # Tell the shopper in their latest conversation (live, if their widget is open).
-        conv_id = await self.call(self.inbox.data.latest_for, rma.customer_email)
-        if conv_id is not None:
-            if status == "approved":
-                text = f"Good news: your return {rma.id} is approved. Ask me here for the label."
-            else:
-                text = f"Sorry, we can't accept return {rma.id}: {note}"
-            await self.reply(conv_id, staff.name, text)
-            self.inbox.publish("conversation.updated", conv_id)
-        return self.done(request, "/console/returns", rma=rma.to_dict())
+            await session.emit(AgentMessage(text=text, name=name))
 
     # Live updates -----------------------------------------------------------------------------
     async def events(self, request: Request) -> Response:
@@ -396,7 +334,7 @@ class Console:
                     except TimeoutError:
                         yield ": ping\n\n"
                         continue
-                    yield f"event: update\ndata: {json.dumps(event)}\n\n"
+                    yield f"event: update\ndata: {event.model_dump_json()}\n\n"
 
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
         return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
@@ -408,22 +346,23 @@ class Console:
         return FileResponse(HERE / "static" / name, media_type=STATIC[name])
 
 
-def routes(state: Any, auth: StaffAuth, inbox: Inbox) -> list[BaseRoute]:
+def routes(state: AppState) -> list[BaseRoute]:
     from agent.console import insights_page as console_insights
     from agent.console import knowledge as console_knowledge
     from agent.console import leads as console_leads
+    from agent.console import returns as console_returns
 
-    c = Console(state, auth, inbox)
+    c = Console(state)
     return [
         *console_knowledge.routes(c),
         *console_insights.routes(c),
         *console_leads.routes(c),
+        *console_returns.routes(c),
         Route("/console/login", c.login_page, methods=["GET"]),
         Route("/console/login", c.login, methods=["POST"]),
         Route("/console/logout", c.action(c.logout), methods=["POST"]),
         Route("/console", c.page(c.inbox_page), methods=["GET"]),
         Route("/console/c/{conv_id}", c.page(c.conversation_page), methods=["GET"]),
-        Route("/console/returns", c.page(c.returns_page), methods=["GET"]),
         Route("/console/events", c.events, methods=["GET"]),
         Route("/console/static/{name}", c.static, methods=["GET"]),
         Route("/console/api/conversations", c.list_api, methods=["GET"]),
@@ -433,8 +372,7 @@ def routes(state: Any, auth: StaffAuth, inbox: Inbox) -> list[BaseRoute]:
             c.action(c.conversation_op),
             methods=["POST"],
         ),
-        Route("/console/api/returns/{rma_id}/{op}", c.action(c.return_op), methods=["POST"]),
     ]
 
 
-__all__ = ["Console", "review_reasons", "routes"]
+__all__ = ["Console", "routes"]

@@ -1,36 +1,49 @@
 """The staff inbox: conversation status for people, assignee, tags, notes, live events and webhooks.
 
-Statuses: `open` (the AI answers), `pending` (a person is needed), `assigned` (a person owns it),
-`resolved`. While a conversation is `pending` or `assigned` the AI does not answer: shopper messages
-are stored and shown to staff. Rows written before the console existed said `handoff` / `closed`;
-migration agent_0002 rewrites them and `normalize_status` reads any that slip through.
+Statuses (`agent.store.status.ConversationStatus`): `open` (the AI answers), `pending` (a person is
+needed), `assigned` (a person owns it), `resolved`. While a conversation is `pending` or `assigned`
+the AI does not answer: shopper messages are stored and shown to staff. Rows written before the
+console existed said `handoff` / `closed`; migration agent_0002 rewrites them and
+`ConversationStatus.parse` reads any that slip through.
 
-The console's columns live on `agent_conversations` (migration agent_0002); this module reads and
-writes them with its own table object so the conversation store keeps its hot-path statements.
+The console's columns live on `agent_conversations` (migration agent_0002), in the one table
+definition of agent/store/tables.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from agent.store.conversations import ConversationStore, messages_t
+from actions.services import ActionServices
+from agent.app.settings import Settings
+from agent.chat.events import Handoff, MessageReceived
+from agent.console.events import (
+    AnyConsoleEvent,
+    ConversationHandoff,
+    ConversationMessage,
+    ConversationUpdated,
+)
+from agent.store.conversations import ConversationStore
+from agent.store.status import LEGACY_STATUSES, ConversationStatus
+from agent.store.tables import conversations_t as conv_t
+from agent.store.tables import messages_t
+
+if TYPE_CHECKING:
+    from agent.chat.sessions import Session
 
 log = logging.getLogger("shopdesk.inbox")
 
-CONSOLE_STATUSES = ("open", "pending", "assigned", "resolved")
-HUMAN_STATUSES = frozenset({"pending", "assigned"})
-LEGACY = {"handoff": "pending", "closed": "resolved"}
+CONSOLE_STATUSES: tuple[ConversationStatus, ...] = tuple(ConversationStatus)
 WEBHOOK_EVENTS = ("conversation.handoff", "conversation.resolved")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -40,7 +53,7 @@ AWAY_TEXT = (
 )
 
 
-def within_business_hours(settings: Any, now: datetime) -> bool:
+def within_business_hours(settings: Settings, now: datetime) -> bool:
     local = now.astimezone(ZoneInfo(settings.business_timezone))
     days = {d.strip().lower()[:3] for d in settings.business_days.split(",") if d.strip()}
     if DAYS[local.weekday()] not in days:
@@ -49,31 +62,10 @@ def within_business_hours(settings: Any, now: datetime) -> bool:
     return start <= local.strftime("%H:%M") < end
 
 
-_meta = sa.MetaData()
-TS = sa.DateTime(timezone=True)
-conv_t = sa.Table(
-    "agent_conversations",
-    _meta,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("status", sa.String(16)),
-    sa.Column("customer_email", sa.String(320)),
-    sa.Column("created_at", TS),
-    sa.Column("updated_at", TS),
-    sa.Column("assignee", sa.String(200)),
-    sa.Column("tags", sa.JSON),
-    sa.Column("notes", sa.JSON),
-    sa.Column("follow_up_email", sa.String(320)),
-)
-
-
-def normalize_status(status: str) -> str:
-    return LEGACY.get(status, status)
-
-
 @dataclass
 class InboxItem:
     id: str
-    status: str
+    status: ConversationStatus
     customer_email: str | None
     created_at: datetime
     updated_at: datetime
@@ -99,15 +91,13 @@ class InboxItem:
 
 
 def _aware(value: datetime) -> datetime:
-    from datetime import UTC
-
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _item(row: Any) -> InboxItem:
     return InboxItem(
         id=row.id,
-        status=normalize_status(row.status),
+        status=ConversationStatus.parse(row.status),
         customer_email=row.customer_email,
         created_at=_aware(row.created_at),
         updated_at=_aware(row.updated_at),
@@ -126,12 +116,14 @@ class InboxStore:
         self.engine = store.engine
 
     def list(
-        self, *, status: str | None = None, query: str = "", limit: int = 100
+        self, *, status: ConversationStatus | None = None, query: str = "", limit: int = 100
     ) -> list[InboxItem]:
         stmt = sa.select(conv_t).order_by(conv_t.c.updated_at.desc(), conv_t.c.id).limit(limit)
         if status:
             stmt = stmt.where(
-                conv_t.c.status.in_([status, *[k for k, v in LEGACY.items() if v == status]])
+                conv_t.c.status.in_(
+                    [status, *[k for k, v in LEGACY_STATUSES.items() if v == status]]
+                )
             )
         query = query.strip()
         if query:
@@ -154,7 +146,7 @@ class InboxStore:
                 item.preview = self._preview(conn, item.id)
         return items
 
-    def _preview(self, conn: Any, conv_id: str) -> str:
+    def _preview(self, conn: sa.Connection, conv_id: str) -> str:
         row = conn.execute(
             sa.select(messages_t.c.role, messages_t.c.content)
             .where(
@@ -177,9 +169,7 @@ class InboxStore:
             for status, n in conn.execute(
                 sa.select(conv_t.c.status, sa.func.count()).group_by(conv_t.c.status)
             ):
-                key = normalize_status(status)
-                if key in out:
-                    out[key] += n
+                out[ConversationStatus.parse(status)] += n
         return out
 
     def get(self, conv_id: str) -> InboxItem | None:
@@ -199,10 +189,10 @@ class InboxStore:
                 .limit(1)
             ).scalar()
 
-    def status(self, conv_id: str) -> str | None:
+    def status(self, conv_id: str) -> ConversationStatus | None:
         with self.engine.connect() as conn:
             value = conn.execute(sa.select(conv_t.c.status).where(conv_t.c.id == conv_id)).scalar()
-        return normalize_status(value) if value else None
+        return ConversationStatus.parse(value) if value else None
 
     def update(self, conv_id: str, **values: Any) -> None:
         values["updated_at"] = self.store.clock()
@@ -220,16 +210,16 @@ class Broadcaster:
     """Fan-out of small JSON events to every signed-in console (server-sent events)."""
 
     def __init__(self) -> None:
-        self._queues: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._queues: set[asyncio.Queue[AnyConsoleEvent]] = set()
 
-    def publish(self, event: dict[str, Any]) -> None:
+    def publish(self, event: AnyConsoleEvent) -> None:
         for queue in list(self._queues):
             with contextlib.suppress(asyncio.QueueFull):  # a stuck console misses events; it
                 queue.put_nowait(event)  # re-reads the whole list when it reconnects anyway
 
     @contextlib.asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=100)
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[AnyConsoleEvent]]:
+        queue: asyncio.Queue[AnyConsoleEvent] = asyncio.Queue(maxsize=100)
         self._queues.add(queue)
         try:
             yield queue
@@ -241,56 +231,68 @@ class Broadcaster:
         return len(self._queues)
 
 
+ConversationEventType = Literal[
+    "conversation.updated", "conversation.handoff", "conversation.message"
+]
+_CONVERSATION_EVENTS: dict[
+    str, type[ConversationUpdated] | type[ConversationHandoff] | type[ConversationMessage]
+] = {
+    "conversation.updated": ConversationUpdated,
+    "conversation.handoff": ConversationHandoff,
+    "conversation.message": ConversationMessage,
+}
+
+
 class Inbox:
     """What the chat side tells the console: a handoff, a shopper message; plus the webhooks."""
 
-    def __init__(self, store: ConversationStore, services: Any, settings: Any) -> None:
+    def __init__(
+        self, store: ConversationStore, services: ActionServices, settings: Settings
+    ) -> None:
         self.store = store
         self.settings = settings
         self.data = InboxStore(store)
         self.services = services
         self.events = Broadcaster()
 
-    def publish(self, kind: str, conv_id: str) -> None:
-        self.events.publish({"type": kind, "conversation_id": conv_id})
+    def publish(self, kind: ConversationEventType, conv_id: str) -> None:
+        self.events.publish(_CONVERSATION_EVENTS[kind](conversation_id=conv_id))
 
     async def handoff(self, conv_id: str, reason: str) -> None:
-        await self.store.acall(self.data.update, conv_id, status="pending")
+        await self.store.acall(self.data.update, conv_id, status=ConversationStatus.PENDING)
         await self.webhook("conversation.handoff", conv_id, reason=reason)
         self.publish("conversation.handoff", conv_id)
 
-    def handoff_event(self, event: Any) -> str:
-        """The `handoff` event for the widget, with what to tell the shopper (extra fields)."""
+    def handoff_event(self, event: Handoff) -> Handoff:
+        """The `handoff` event for the widget, with what to tell the shopper."""
         away = not within_business_hours(self.settings, self.settings.clock())
-        extra = {"ask_email": away, "message": AWAY_TEXT if away else WAITING_TEXT}
-        return json.dumps(event.model_dump(mode="json") | extra)
+        message = AWAY_TEXT if away else WAITING_TEXT
+        return event.model_copy(update={"ask_email": away, "message": message})
 
-    async def shopper_message(self, session: Any, text: str) -> bool:
+    async def shopper_message(self, session: Session, text: str) -> bool:
         """Called with each stored shopper message; True when a person owns the conversation
         (no AI turn: the message waits for staff, and an email left while away is kept)."""
         self.publish("conversation.message", session.id)
         if session.human is None:
             status = await self.store.acall(self.data.status, session.id)
-            session.human = status in HUMAN_STATUSES
+            session.human = status is not None and status.human
         if not session.human:
             return False
-        ack: dict[str, Any] = {"type": "message_received"}
+        ack = MessageReceived()
         found = EMAIL.search(text)
         if found:
             item = await self.store.acall(self.data.get, session.id)
             if item is not None and not item.follow_up_email:
                 email = found.group(0).strip(".,;").lower()
                 await self.store.acall(self.data.update, session.id, follow_up_email=email)
-                ack["notice"] = f"Thanks — we'll follow up at {email} if we miss you here."
+                ack.notice = f"Thanks — we'll follow up at {email} if we miss you here."
                 self.publish("conversation.updated", session.id)
-        await session.emit_text(json.dumps(ack))
+        await session.emit(ack)
         return True
 
     async def webhook(self, event: str, conv_id: str, **extra: Any) -> None:
         """Enqueue a `conversation.*` delivery in the actions' webhook outbox."""
-        webhooks = getattr(self.services, "webhooks", None)
-        if webhooks is None:
-            return
+        webhooks = self.services.webhooks
         item = await self.store.acall(self.data.get, conv_id)
         data = {"conversation_id": conv_id, **extra}
         if item is not None:
@@ -310,12 +312,10 @@ class Inbox:
 
 __all__ = [
     "CONSOLE_STATUSES",
-    "HUMAN_STATUSES",
     "WEBHOOK_EVENTS",
     "Broadcaster",
     "Inbox",
     "InboxItem",
     "InboxStore",
-    "normalize_status",
     "within_business_hours",
 ]

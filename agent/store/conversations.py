@@ -22,68 +22,14 @@ from typing import Any, Literal, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from agent.store.status import ConfirmationStatus, ConversationStatus
+from agent.store.tables import TS, confirmations_t, conversations_t, messages_t, metadata
+
 VERSION_TABLE = "shopdesk_agent_version"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 Role = Literal["user", "assistant", "tool", "agent", "system-note"]
 ROLES: frozenset[str] = frozenset({"user", "assistant", "tool", "agent", "system-note"})
-# open (AI) → pending (a person is needed) → assigned → resolved (the console, agent/console/inbox.py).
-# `handoff` / `closed` are the pre-console names: still accepted, stored as pending / resolved.
-STATUSES: frozenset[str] = frozenset(
-    {"open", "pending", "assigned", "resolved", "handoff", "closed"}
-)
-LEGACY_STATUSES = {"handoff": "pending", "closed": "resolved"}
-
-metadata = sa.MetaData()
-TS = sa.DateTime(timezone=True)
-
-conversations_t = sa.Table(
-    "agent_conversations",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("customer_email", sa.String(320), nullable=True),
-    sa.Column("created_at", TS, nullable=False),
-    sa.Column("updated_at", TS, nullable=False),
-    sa.Index("ix_agent_conversations_updated", "updated_at"),
-    sa.Index("ix_agent_conversations_created", "created_at"),  # insights count by start day
-)
-messages_t = sa.Table(
-    "agent_messages",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column(
-        "conversation_id",
-        sa.String(64),
-        sa.ForeignKey("agent_conversations.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
-    sa.Column("seq", sa.Integer, nullable=False),
-    sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("content", sa.JSON, nullable=False),
-    sa.Column("citations", sa.JSON, nullable=True),
-    sa.Column("created_at", TS, nullable=False),
-    sa.UniqueConstraint("conversation_id", "seq", name="uq_agent_messages_seq"),
-)
-confirmations_t = sa.Table(
-    "agent_confirmations",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column(
-        "conversation_id",
-        sa.String(64),
-        sa.ForeignKey("agent_conversations.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
-    sa.Column("action", sa.String(200), nullable=False),
-    sa.Column("arguments", sa.JSON, nullable=False),
-    sa.Column("summary", sa.Text, nullable=False),
-    sa.Column("tool_call_id", sa.String(200), nullable=True),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("created_at", TS, nullable=False),
-    sa.Column("resolved_at", TS, nullable=True),
-    sa.Index("ix_agent_confirmations_conv", "conversation_id", "status"),
-)
 
 T = TypeVar("T")
 
@@ -114,17 +60,15 @@ def new_conversation_id() -> str:
     return secrets.token_hex(16)
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def _aware(value: datetime) -> datetime:
     # SQLite drops the zone; everything is stored in UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 @dataclass
 class ConversationRecord:
     id: str
-    status: str
+    status: ConversationStatus
     customer_email: str | None
     created_at: datetime
     updated_at: datetime
@@ -197,13 +141,13 @@ class ConversationStore:
             conn.execute(
                 conversations_t.insert().values(
                     id=conv_id,
-                    status="open",
+                    status=ConversationStatus.OPEN,
                     customer_email=customer_email,
                     created_at=now,
                     updated_at=now,
                 )
             )
-        return ConversationRecord(conv_id, "open", customer_email, now, now)
+        return ConversationRecord(conv_id, ConversationStatus.OPEN, customer_email, now, now)
 
     def get(self, conv_id: str) -> ConversationRecord | None:
         if not conv_id or len(conv_id) > 64:
@@ -229,11 +173,13 @@ class ConversationStore:
                 .values(customer_email=email, updated_at=self.clock())
             )
 
-    def set_status(self, conv_id: str, status: str) -> None:
-        """open → handoff (a person is asked to join; the inbox lists these) → closed."""
-        if status not in STATUSES:
-            raise ValueError(f"unknown status {status!r}")
-        status = LEGACY_STATUSES.get(status, status)
+    def set_status(self, conv_id: str, status: ConversationStatus | str) -> None:
+        """open → pending (a person is asked to join; the inbox lists these) → … → resolved.
+        A pre-console name (`handoff`, `closed`) is stored as its successor."""
+        try:
+            status = ConversationStatus.parse(status)
+        except ValueError:
+            raise ValueError(f"unknown status {status!r}") from None
         with self.engine.begin() as conn:
             conn.execute(
                 conversations_t.update()
@@ -242,7 +188,7 @@ class ConversationStore:
             )
 
     def list_conversations(
-        self, *, limit: int = 50, offset: int = 0, status: str | None = None
+        self, *, limit: int = 50, offset: int = 0, status: ConversationStatus | None = None
     ) -> list[ConversationRecord]:
         counts = (
             sa.select(messages_t.c.conversation_id, sa.func.count().label("n"))
@@ -252,11 +198,7 @@ class ConversationStore:
         query = (
             sa.select(conversations_t, sa.func.coalesce(counts.c.n, 0))
             .outerjoin(counts, counts.c.conversation_id == conversations_t.c.id)
-            .where(
-                conversations_t.c.status == LEGACY_STATUSES.get(status, status)
-                if status
-                else sa.true()
-            )
+            .where(conversations_t.c.status == status if status else sa.true())
             .order_by(conversations_t.c.updated_at.desc(), conversations_t.c.id)
             .limit(limit)
             .offset(offset)
@@ -340,12 +282,19 @@ class ConversationStore:
                     arguments=arguments,
                     summary=summary,
                     tool_call_id=tool_call_id,
-                    status="pending",
+                    status=ConfirmationStatus.PENDING,
                     created_at=now,
                 )
             )
         return PendingConfirmation(
-            confirmation_id, conv_id, action, arguments, summary, tool_call_id, "pending", now
+            confirmation_id,
+            conv_id,
+            action,
+            arguments,
+            summary,
+            tool_call_id,
+            ConfirmationStatus.PENDING,
+            now,
         )
 
     def pending_confirmation(self, conv_id: str) -> PendingConfirmation | None:
@@ -353,7 +302,7 @@ class ConversationStore:
             sa.select(confirmations_t)
             .where(
                 confirmations_t.c.conversation_id == conv_id,
-                confirmations_t.c.status == "pending",
+                confirmations_t.c.status == ConfirmationStatus.PENDING,
             )
             .order_by(confirmations_t.c.created_at.desc())
         )
@@ -372,13 +321,15 @@ class ConversationStore:
             _aware(row.created_at),
         )
 
-    def resolve_confirmation(self, confirmation_id: str, status: str) -> bool:
+    def resolve_confirmation(self, confirmation_id: str, status: ConfirmationStatus | str) -> bool:
         """Mark a pending confirmation approved/declined/cancelled; False if it was not pending."""
+        status = ConfirmationStatus(status)
         with self.engine.begin() as conn:
             result = conn.execute(
                 confirmations_t.update()
                 .where(
-                    confirmations_t.c.id == confirmation_id, confirmations_t.c.status == "pending"
+                    confirmations_t.c.id == confirmation_id,
+                    confirmations_t.c.status == ConfirmationStatus.PENDING,
                 )
                 .values(status=status, resolved_at=self.clock())
             )
@@ -388,7 +339,7 @@ class ConversationStore:
 def _conversation(row: Any, count: int) -> ConversationRecord:
     return ConversationRecord(
         id=row.id,
-        status=LEGACY_STATUSES.get(row.status, row.status),
+        status=ConversationStatus.parse(row.status),
         customer_email=row.customer_email,
         created_at=_aware(row.created_at),
         updated_at=_aware(row.updated_at),
@@ -408,6 +359,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 __all__ = [
     "ConversationNotFound",
+    "ConversationStatus",
+    "conversations_t",
+    "messages_t",
     "ConversationRecord",
     "ConversationStore",
     "PendingConfirmation",

@@ -22,11 +22,11 @@ from agent.models.base import ToolCall, ToolSpec
 from agent.turn.deps import AgentDeps, Confirm, Conversation, Emit
 
 if TYPE_CHECKING:
-    from actions.registry import ActionRegistry, ActionSpec
+    from actions.registry import ActionRegistry
+    from actions.spec import ActionSpec
 
-Result = dict[
-    str, Any
-]  # what the model reads: {"ok": true, "result": …} or {"ok": false, "error": …}
+# What the model reads: {"ok": true, "result": …} or {"ok": false, "error": …}.
+Result = dict[str, Any]
 
 # The loop's own tool (not an action: it changes no records): the model asks for a person, the
 # loop emits a `handoff` event, and the server puts the conversation in the store's inbox.

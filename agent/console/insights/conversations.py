@@ -12,12 +12,12 @@ import sqlalchemy as sa
 
 from agent.console.insights.period import Period
 from agent.console.insights.questions import clean, is_question
-from agent.store.conversations import conversations_t, messages_t
+from agent.store.status import ConversationStatus
+from agent.store.tables import conversations_t, messages_t
 from agent.store.transcript import message_text, parse_tool_content
 
 HANDOFF_NOTE = "Handed off to a person"  # agent/chat/sessions.py `_handoff` writes this system-note
 HANDOFF_TOOL = "handoff_to_human"  # agent/turn/loop.py's own tool
-PERSON_STATUSES = frozenset({"pending", "assigned", "handoff"})  # a person is (or was) needed
 ELIGIBILITY_ACTION = "check_eligibility"
 
 
@@ -124,7 +124,7 @@ class _Conversation:
         f = self.figures
         f.conversations += 1
         f.daily[self.period.local_day(created_at)] += 1
-        handed = self.handoff_seq is not None or self.status in PERSON_STATUSES
+        handed = self.handoff_seq is not None or ConversationStatus.parse(self.status).human
         f.handed_off += handed
         f.with_staff += self.staff
         f.ai_resolved += not handed and not self.staff

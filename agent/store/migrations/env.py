@@ -8,7 +8,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from agent.store.conversations import VERSION_TABLE, metadata
+from agent.store.conversations import VERSION_TABLE
+from agent.store.tables import metadata
 
 config = context.config
 

@@ -1,0 +1,97 @@
+"""The returns queue (/console/returns): returns the policy sent to a person, approved or
+rejected here; the shopper is told in their latest conversation."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from actions.policy import Policy
+from actions.return_status import ReturnStatus
+from actions.store.rma import ReturnAuthorization
+from actions.workflow import WorkflowError
+from agent.console.app import Console
+from agent.console.events import ReturnUpdated
+from agent.console.staff import StaffSession
+
+
+def review_reasons(rma: ReturnAuthorization, policy: Policy) -> list[str]:
+    """Why the policy sent this return to a person (the same rules evaluate_line applies)."""
+    rules = policy.returns
+    out: list[str] = []
+    if rma.reason in {str(reason) for reason in rules.manual_review_reasons}:
+        out.append(f"Reason “{rma.reason}” is always reviewed by a person.")
+    limit = rules.manual_review_over
+    for line in rma.lines:
+        if limit is not None and line.refund_amount > limit:
+            out.append(
+                f"{line.sku}: refund ${line.refund_amount:,.2f} is over the "
+                f"${Decimal(limit):,.2f} review limit."
+            )
+    return out or ["The policy marked a line for manual review."]
+
+
+async def returns_page(c: Console, request: Request, staff: StaffSession) -> Response:
+    services = c.state.services
+    rmas = await asyncio.to_thread(services.workflow.list, ReturnStatus.MANUAL_REVIEW)
+    rows = [{"rma": r, "why": review_reasons(r, services.policy)} for r in rmas]
+    recent = [
+        r
+        for r in await asyncio.to_thread(services.workflow.list)
+        if any(h.from_status == ReturnStatus.MANUAL_REVIEW for h in r.history)
+    ][:10]
+    return c.render(
+        "console_returns.jinja2", staff=staff, rows=rows, recent=recent, section="returns"
+    )
+
+
+async def return_op(
+    c: Console, request: Request, staff: StaffSession, form: dict[str, Any]
+) -> Response:
+    rma_id = request.path_params["rma_id"]
+    op = request.path_params["op"]
+    if op == "approve":
+        status, note = ReturnStatus.APPROVED, f"Approved by {staff.name}"
+    elif op == "reject":
+        reason = str(form.get("reason", "")).strip()[:500]
+        if not reason:
+            return JSONResponse(
+                {"error": "reason_required", "message": "Give the shopper a reason."}, 422
+            )
+        status, note = ReturnStatus.REJECTED, reason
+    else:
+        return JSONResponse({"error": "unknown_operation", "message": op}, 404)
+    workflow = c.state.services.workflow
+    try:
+        rma = await asyncio.to_thread(workflow.transition, rma_id, status, note=note)
+    except WorkflowError as exc:
+        return JSONResponse({"error": exc.code, "message": exc.message}, exc.status)
+    c.inbox.events.publish(ReturnUpdated(rma_id=rma.id))
+    # Tell the shopper in their latest conversation (live, if their widget is open).
+    conv_id = await c.call(c.inbox.data.latest_for, rma.customer_email)
+    if conv_id is not None:
+        if status == ReturnStatus.APPROVED:
+            text = f"Good news: your return {rma.id} is approved. Ask me here for the label."
+        else:
+            text = f"Sorry, we can't accept return {rma.id}: {note}"
+        await c.reply(conv_id, staff.name, text)
+        c.inbox.publish("conversation.updated", conv_id)
+    return c.done(request, "/console/returns", rma=rma.to_dict())
+
+
+def routes(c: Console) -> list[BaseRoute]:
+    return [
+        Route("/console/returns", c.page(partial(returns_page, c)), methods=["GET"]),
+        Route(
+            "/console/api/returns/{rma_id}/{op}", c.action(partial(return_op, c)), methods=["POST"]
+        ),
+    ]
+
+
+__all__ = ["review_reasons", "routes"]
