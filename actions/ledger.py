@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from actions.store.models import RefundRow
 from actions.store.orders import OrderStore
+from actions.store.rma import RefundInfo, refund_info
 
 
 @dataclass(frozen=True)
@@ -30,14 +31,10 @@ class RefundRequest:
 
 
 @dataclass(frozen=True)
-class RefundRecord:
+class RefundRecord(RefundInfo):
+    """A refund as the gateway reports it: the return's own view of it, plus the RMA it pays."""
+
     rma_id: str
-    amount: Decimal
-    currency: str
-    method: str
-    gateway: str
-    reference: str
-    created_at: datetime
 
 
 class PaymentGateway(Protocol):
@@ -47,15 +44,7 @@ class PaymentGateway(Protocol):
 
 
 def _record(row: RefundRow) -> RefundRecord:
-    return RefundRecord(
-        rma_id=row.rma_id,
-        amount=row.amount,
-        currency=row.currency,
-        method=row.method,
-        gateway=row.gateway,
-        reference=row.reference,
-        created_at=row.created_at,
-    )
+    return RefundRecord(rma_id=row.rma_id, **vars(refund_info(row)))
 
 
 class LedgerGateway:

@@ -7,8 +7,12 @@ search latency. Prints a table; not part of the test run.
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
-from agent.app.offline_env import use_offline_env  # the package is installed (-e)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's packages
+
+from agent.app.offline_env import use_offline_env  # noqa: E402
 
 use_offline_env()  # before torch, transformers, chromadb or litellm load
 
@@ -16,12 +20,8 @@ import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import random  # noqa: E402
 import statistics  # noqa: E402
-import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
@@ -99,7 +99,7 @@ def main() -> None:
         # The ceiling: the model alone, batch-encoding a sample of the same sections' texts,
         # with the same thread policy and batch size the indexer uses.
         threads = embedding.index_threads()
-        os.environ["SHOPDESK_INDEX_THREADS"] = str(threads)  # the index run uses the same count
+        # The index run below uses the same count (KnowledgeBase(index_threads=…)).
         sample = random.Random(1).sample(chunks, min(args.sample, len(chunks)))
 
         # Measured before and after the full index and averaged: on a shared machine the rate
@@ -111,7 +111,7 @@ def main() -> None:
 
         before = raw()
 
-        kb = KnowledgeBase(kb_dir, data_dir)
+        kb = KnowledgeBase(kb_dir, data_dir, index_threads=threads)
         c0 = time.process_time()
         report = kb.index()
         index_rate = report.added / report.seconds

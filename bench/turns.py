@@ -26,8 +26,12 @@ Loopback only; every phase is bounded in time.
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
-from agent.app.offline_env import use_offline_env  # the package is installed (-e)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's packages
+
+from agent.app.offline_env import use_offline_env  # noqa: E402
 
 use_offline_env()  # before torch, transformers, chromadb or litellm load
 

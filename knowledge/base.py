@@ -42,10 +42,17 @@ class KnowledgeBase:
     searches run); searches read an in-memory snapshot guarded by a short lock.
     """
 
-    def __init__(self, kb_dir: Path | str, data_dir: Path | str, fusion: Fusion = "convex") -> None:
+    def __init__(
+        self,
+        kb_dir: Path | str,
+        data_dir: Path | str,
+        fusion: Fusion = "convex",
+        index_threads: int | None = None,
+    ) -> None:
         self.kb_dir = Path(kb_dir)
         self.data_dir = Path(data_dir)
         self.fusion = fusion
+        self.index_threads = index_threads  # None: chosen by the machine's load per index run
         self._index_lock = threading.Lock()
         self._state_lock = threading.RLock()
         self._manifest = Manifest(self.data_dir / "knowledge.sqlite")
@@ -120,7 +127,9 @@ class KnowledgeBase:
         missing = [self._chunks[i] for i in self._chunks.keys() - present]
         if missing:
             vectors = embedding.embed_chunks(
-                [c.embed_text for c in missing], [c.heading for c in missing]
+                [c.embed_text for c in missing],
+                [c.heading for c in missing],
+                threads=self.index_threads,
             )
             self.store.upsert(missing, vectors)
 
@@ -227,7 +236,7 @@ class KnowledgeBase:
         texts = [c.embed_text for c in chunks]
         heads = [c.heading for c in chunks]
         if not progress:
-            return embedding.embed_chunks(texts, heads)
+            return embedding.embed_chunks(texts, heads, threads=self.index_threads)
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
         with Progress(
@@ -238,7 +247,9 @@ class KnowledgeBase:
             transient=True,
         ) as bar:
             task = bar.add_task("Embedding sections", total=len(texts))
-            return embedding.embed_chunks(texts, heads, on_batch=lambda n: bar.advance(task, n))
+            return embedding.embed_chunks(
+                texts, heads, on_batch=lambda n: bar.advance(task, n), threads=self.index_threads
+            )
 
     # ---------------------------------------------------------------- search
     def search(self, query: str, k: int = 5, mode: Mode = "hybrid") -> SearchResult:

@@ -12,27 +12,18 @@ instead of 3–6 s; passages then use it too (see `embed_passages`, and bench/en
 
 from __future__ import annotations
 
+import json
 import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-for _key, _value in {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-}.items():
-    os.environ.setdefault(_key, _value)
+import numpy as np
 
-import json  # noqa: E402
-import threading  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
-from concurrent.futures import ThreadPoolExecutor  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from knowledge.onnx_encoder import clean_text  # noqa: E402
+from knowledge.onnx_encoder import clean_text
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
@@ -43,10 +34,8 @@ QUERY_THREADS = 1
 def index_threads() -> int:
     """Threads for bulk embedding: every core on a quiet machine, one when others compete for
     the CPU (measured here: with the load average at 9 on 2 cores, 2 threads embedded 6–7
-    passages/s against 9–10 for 1 thread). SHOPDESK_INDEX_THREADS overrides."""
-    forced = os.environ.get("SHOPDESK_INDEX_THREADS")
-    if forced and forced.isdigit() and int(forced) > 0:
-        return int(forced)
+    passages/s against 9–10 for 1 thread). The `index_threads` setting overrides it (passed to
+    `KnowledgeBase` and on to `embed_chunks`)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -160,10 +149,9 @@ def _encode(texts: Sequence[str], threads: int) -> np.ndarray:
 # fused). Measured with one thread on this machine: one query 18 → 13 ms, four 8 → 6 ms each;
 # vectors equal to eager's within 3e-7 (checked again at build time). Only long-lived servers
 # call it (the build takes 1–4 s; not a background thread, which could still be inside torch
-# when a short-lived process exits). Any failure keeps the eager model; SHOPDESK_QUERY_JIT=0
-# turns it off.
+# when a short-lived process exits). Any failure keeps the eager model.
 _frozen: Any = None
-_frozen_state = "off" if os.environ.get("SHOPDESK_QUERY_JIT") == "0" else "unbuilt"
+_frozen_state = "unbuilt"
 
 
 def _last_hidden_state(transformer: Any) -> Any:

@@ -156,7 +156,7 @@ async def _running(state: AppState, *, own_services: bool, own_store: bool) -> A
 
 
 def _open_knowledge(settings: Settings) -> tuple[KnowledgeBase, Watcher]:
-    kb = KnowledgeBase(Path(settings.kb), Path(settings.data))
+    kb = KnowledgeBase(Path(settings.kb), Path(settings.data), index_threads=settings.index_threads)
     report = kb.index()
     log.info("knowledge index: %s", report)
     return kb, kb.start_watching()

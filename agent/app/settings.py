@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     store_name: str = Field("Willow & Kiln", min_length=1, max_length=200)
     tone: str = Field("warm, brief and plain-spoken", max_length=500)
     confidence_threshold: float = Field(0.35, ge=0.0, le=1.0)
+    index_threads: int | None = Field(
+        None, ge=1, le=64, description="Threads for bulk embedding (default: by the machine's load)"
+    )
     query_model: Literal["onnx", "torch"] = Field(
         "onnx",
         description="Query encoder: the checked ONNX export kept in <data>/models (made by "

@@ -22,7 +22,7 @@ def _open_kb():
     from knowledge import KnowledgeBase
 
     settings = get_settings()
-    return KnowledgeBase(settings.kb, settings.data)
+    return KnowledgeBase(settings.kb, settings.data, index_threads=settings.index_threads)
 
 
 def _print_warnings(warnings) -> None:

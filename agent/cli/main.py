@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from agent.app.offline_env import use_offline_env
 from agent.app.settings import Settings, SettingsError, load_settings
 
 # command name -> (module, attribute, one-line help shown without importing the module)
@@ -56,6 +57,7 @@ class LazyGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, data, kb, policy, now, actions_, model) -> None:
     """shopdesk: a retrieval-grounded chat agent for online stores."""
+    use_offline_env()  # before any command imports torch, transformers, chromadb or litellm
     ctx.obj = {
         "overrides": {
             "data": data,

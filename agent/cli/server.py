@@ -7,7 +7,6 @@ import sys
 
 import click
 
-from agent.app.offline_env import use_offline_env
 from agent.cli.main import get_settings
 
 
@@ -17,7 +16,6 @@ from agent.cli.main import get_settings
 @click.option("--log-level", default="info", show_default=True)
 def serve(host: str | None, port: int | None, log_level: str) -> None:
     """Serve the chat websocket, the REST API and the widget."""
-    use_offline_env()
     settings = get_settings(host=host, port=port)
     import uvicorn
 
@@ -51,7 +49,6 @@ def chat(
     url: str | None, conversation_id: str | None, email: str | None, stream: bool | None
 ) -> None:
     """Chat with the agent in the terminal (lines from stdin; y/n answers confirmations)."""
-    use_offline_env()
     settings = get_settings()
     from agent.chat.identity import sign_email
     from agent.cli.chat_client import ChatClient

@@ -11,10 +11,10 @@ In-process providers (the tests' scripted models) are plain objects with
 
 from __future__ import annotations
 
-import os
+from agent.app.offline_env import use_offline_env
 
 # Before the import: otherwise litellm fetches its cost map from the internet on import.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+use_offline_env()
 
 import asyncio  # noqa: E402
 import json  # noqa: E402
