@@ -10,7 +10,7 @@ export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run test test-shifted screenshots bench lint format clean
+.PHONY: install run test test-shifted eval screenshots bench lint format clean
 
 install: $(STAMP)
 
@@ -39,6 +39,13 @@ test: install
 SHIFT_DAYS ?= 400
 test-shifted: install
 	SHOPDESK_TEST_SHIFT_DAYS=$(SHIFT_DAYS) $(BIN)/python -m pytest
+
+# The shopper-conversation corpus (examples/demo-store/conversations) through the real chat, with the
+# offline model (`make eval EVAL_MODEL=openai/gpt-4o-mini` compares another). It measures: exit 0 whatever
+# the score. About four minutes.
+EVAL_MODEL ?= shopdesk/offline
+eval: install
+	$(BIN)/shopdesk --now $(DEMO_NOW) eval conversations --model $(EVAL_MODEL)
 
 # Refresh README's screenshots on purpose; test runs write theirs to a temporary folder.
 screenshots: install

@@ -189,4 +189,12 @@ def retrieval(questions_path: Path, k: int, mode: str, as_json: bool) -> None:
     console.print(summary)
 
 
+def _register_conversations() -> None:
+    from agent.cli.eval_conversations import conversations
+
+    eval_group.add_command(conversations)
+
+
+_register_conversations()
+
 __all__ = ["eval_group", "index", "search"]
