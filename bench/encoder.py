@@ -132,14 +132,14 @@ async def first_answer(port: int) -> dict[str, Any]:
                 return event
 
 
-def server_start(data: Path, query_model: str) -> dict[str, Any]:
+def server_start(data: Path, query_model: str, root: Path = ROOT) -> dict[str, Any]:
     port = free_port()
     env = dict(os.environ, SHOPDESK_QUERY_MODEL=query_model)
     command = [sys.executable, "-m", "agent", "--data", str(data), "serve", "--port", str(port)]
     started = time.perf_counter()
     proc = subprocess.Popen(
         [*command, "--log-level", "warning"],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -179,6 +179,12 @@ def main() -> None:
     parser.add_argument("--server", action="store_true", help="also time `shopdesk serve`")
     parser.add_argument("--data", type=Path, help="data directory (default: a temp dir)")
     parser.add_argument("--runs", type=int, default=2, help="server starts per path")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a checkout of an earlier commit (git worktree add DIR REV): its server is timed in "
+        "the same run, with a data directory of its own, as the 'before' rows",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -219,23 +225,32 @@ def main() -> None:
             )
         console.print(table)
         if args.server:
-            server_table(console, data, args.runs)
+            server_table(console, data, args.runs, args.baseline)
 
 
-def server_table(console: Any, data: Path, runs: int) -> None:
-    from rich.table import Table
-
+def _indexed(data: Path, root: Path) -> Path:
     if not (data / "knowledge.sqlite").exists():
         subprocess.run(
-            [sys.executable, "-m", "agent", "--data", str(data), "index"], cwd=ROOT, check=True
+            [sys.executable, "-m", "agent", "--data", str(data), "index"], cwd=root, check=True
         )
+    return data
+
+
+def server_table(console: Any, data: Path, runs: int, baseline: Path | None) -> None:
+    from rich.table import Table
+
+    servers = [("onnx", data, ROOT), ("torch", data, ROOT)]
+    if baseline is not None:
+        servers.insert(0, ("before", baseline.resolve() / ".bench-data", baseline.resolve()))
+    for _, folder, root in servers:
+        _indexed(folder, root)
     table = Table(title=f"shopdesk serve, launch → … (load {os.getloadavg()[0]:.1f})")
-    for column in ("query model", "/healthz", "first answer /ws", "CPU to /healthz", "RSS at rest"):
+    for column in ("server", "/healthz", "first answer /ws", "CPU to /healthz", "RSS at rest"):
         table.add_column(column, justify="right")
     table.add_column("answer")
     for _ in range(runs):
-        for query_model in ("onnx", "torch"):
-            r = server_start(data, query_model)
+        for query_model, folder, root in servers:
+            r = server_start(folder, "torch" if query_model == "before" else query_model, root)
             table.add_row(
                 query_model,
                 f"{r['healthz']:.2f} s",
