@@ -123,7 +123,10 @@ def serve(data: Path, port: int, through_litellm: bool) -> None:
     server = BackgroundServer(make, settings=settings, port=port).start(timeout=600)
     from knowledge import embedding
 
-    embedding.warm_up_queries()  # as a server would at start-up (the app does not, yet)
+    # As `shopdesk serve` does at start-up: the checked ONNX export (made now if missing) by
+    # default, torch with SHOPDESK_QUERY_MODEL=torch.
+    onnx = settings.query_model == "onnx"
+    embedding.warm_up_queries(embedding.query_model_dir(settings.data) if onnx else None)
     print(f"READY {server.port}", flush=True)
     try:
         sys.stdin.read()  # until the benchmark closes our stdin
