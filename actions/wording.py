@@ -10,7 +10,7 @@ from __future__ import annotations
 CARRIER_EVENTS: dict[str, str] = {
     "label_created": "label created, waiting for the carrier",
     "picked_up": "picked up by the carrier",
-    "in_transit": "on its way",
+    "in_transit": "in transit",
     "out_for_delivery": "out for delivery",
     "delivered": "delivered",
     "exception": "delayed by a carrier problem",

@@ -6,7 +6,7 @@ from actions import wording
 
 
 def test_carrier_events_and_places_read_as_words() -> None:
-    assert wording.carrier_event("in_transit") == "on its way"
+    assert wording.carrier_event("in_transit") == "in transit"
     assert wording.carrier_event("out_for_delivery") == "out for delivery"
     assert wording.place("Front door", "delivered") == ", left at: Front door"
     assert wording.place("Albany, NY", "in_transit") == " in Albany, NY"
