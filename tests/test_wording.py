@@ -22,3 +22,32 @@ def test_return_statuses_and_reasons_read_as_words() -> None:
 def test_an_unknown_code_is_still_shown_without_underscores() -> None:
     assert wording.carrier_event("held_at_customs") == "held at customs"
     assert wording.return_reason("too_heavy") == "too heavy"
+
+
+def test_an_action_result_summary_is_in_words_for_staff() -> None:
+    from agent.console.summary import action_summary
+
+    envelope = {
+        "ok": True,
+        "result": {
+            "rma_id": "RMA-1",
+            "order_id": "WK-1",
+            "status": "manual_review",
+            "reason": "wrong_size",
+        },
+    }
+    assert action_summary(envelope) == [
+        "Order WK-1 · Return RMA-1",
+        "status: waiting for a staff review · reason: wrong size",
+    ]
+    assert action_summary({"ok": False, "error": {"code": "x", "message": "Order not found"}}) == [
+        "Failed: Order not found"
+    ]
+
+
+def test_an_expanded_action_result_wraps_inside_the_window() -> None:
+    from pathlib import Path
+
+    css = (Path(__file__).parent.parent / "agent/console/static/console.css").read_text()
+    rule = next(line for line in css.splitlines() if line.startswith(".msg.action pre"))
+    assert "white-space: pre-wrap" in rule and "max-width: 100%" in rule
