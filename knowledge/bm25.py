@@ -11,6 +11,7 @@ import re
 from collections import Counter
 
 import numpy as np
+import snowballstemmer  # type: ignore[import-untyped]
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 STOPWORDS = frozenset(
@@ -24,31 +25,12 @@ STOPWORDS = frozenset(
 )
 
 
+_STEMMER = snowballstemmer.stemmer("english")
+
+
 def stem(word: str) -> str:
-    """A deliberately light suffix stripper: returns/returned/returning → return, policies → policy."""
-    if len(word) <= 3 or word.isdigit():
-        return word
-    for suffix, repl in (
-        ("ies", "y"),
-        ("sses", "ss"),
-        ("ing", ""),
-        ("ed", ""),
-        ("es", ""),
-        ("s", ""),
-    ):
-        if not word.endswith(suffix) or len(word) - len(suffix) < 3:
-            continue
-        if suffix == "s" and word.endswith(("ss", "us", "is")):
-            break
-        if suffix == "es" and not word.endswith(("shes", "ches", "xes", "zes", "oes")):
-            repl = "e"  # "fees" → "fee", "prices" → "price"
-        word = word[: len(word) - len(suffix)] + repl
-        if suffix in ("ing", "ed") and word[-1] == word[-2] and word[-1] not in "lsz":
-            word = word[:-1]  # shipped → shipp → ship
-        break
-    if len(word) > 4 and word.endswith("e"):
-        word = word[:-1]  # engrave/engraved → engrav, price/prices → pric
-    return word
+    """The Snowball (Porter 2) English stemmer: returns/returned/returning → return."""
+    return word if word.isdigit() else str(_STEMMER.stemWord(word))
 
 
 def tokenize(text: str) -> list[str]:

@@ -1,7 +1,9 @@
-"""Markdown → chunks: one chunk per `#`/`##` section, long sections split on paragraph boundaries.
+"""Markdown → chunks: one chunk per heading section, long sections split on paragraph boundaries.
 
-Deeper headings (`###` …) stay inside their section's text: they are usually too small to stand alone.
-Lines inside fenced code blocks are never headings.
+Headings are found by markdown-it, the parser of the console editor's preview, so that sections split
+exactly where the preview shows headings: ATX (`#` to `######`) and setext (`===`/`---` underlines);
+`#` lines in fenced or indented code are not headings. A section's heading path runs from its `#`
+heading down (`Returns > Custom items > Monograms`), which is what citations show.
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ import math
 import re
 from dataclasses import dataclass
 
+from markdown_it import MarkdownIt
+
 from knowledge.models import Chunk, Document
 
 # all-MiniLM-L6-v2 truncates at 256 word pieces; ~1.3 pieces a word plus markdown punctuation and the
 # heading path that is embedded with the text keeps 150 words safely below it.
 MAX_WORDS = 150
-CHUNKER_VERSION = "1"  # bump when the output for the same input changes: forces a re-read
+CHUNKER_VERSION = "2"  # bump when the output for the same input changes: forces a re-read
 
-_HEADING = re.compile(r"^(#{1,2})[ \t]+(.+?)[ \t]*#*[ \t]*$")
+_MD = MarkdownIt("commonmark", {"html": False})
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -30,28 +34,37 @@ class Section:
     line: int  # 1-based line in the file where the section's heading is
 
 
+def _heading_marks(body: str) -> list[tuple[int, int, int, str]]:
+    """(level, first line, line after, title) of each top-level heading, as the editor's preview
+    (markdown-it, CommonMark) reads them: ATX and setext alike, never inside code."""
+    tokens = _MD.parse(body)
+    marks: list[tuple[int, int, int, str]] = []
+    for i, token in enumerate(tokens):
+        if token.type != "heading_open" or token.level != 0 or token.map is None:
+            continue
+        title = _clean_heading(tokens[i + 1].content)
+        if title:
+            marks.append((int(token.tag[1]), token.map[0], token.map[1], title))
+    return marks
+
+
 def sections(doc: Document) -> list[Section]:
-    """Split the body into heading sections, each with its heading path."""
-    h1: str | None = None
-    current = Section(heading=doc.title, lines=[], line=doc.body_line)
-    found: list[Section] = [current]
-    fence: str | None = None
-    for offset, line in enumerate(doc.body.split("\n")):
-        if _FENCE.match(line):
-            fence = _fence_after(line, fence)
-            current.lines.append(line)
-            continue
-        match = _HEADING.match(line) if fence is None else None
-        if match is None:
-            current.lines.append(line)
-            continue
-        level, title = len(match.group(1)), _clean_heading(match.group(2))
-        if level == 1:
-            h1, path = title, title
-        else:
-            path = f"{h1} > {title}" if h1 else title
-        current = Section(heading=path, lines=[], line=doc.body_line + offset)
-        found.append(current)
+    """Split the body into heading sections, each with its heading path (`H1 > H2 > H3`)."""
+    lines = doc.body.split("\n")
+    marks = _heading_marks(doc.body)
+    first = marks[0][1] if marks else len(lines)
+    found = [Section(heading=doc.title, lines=lines[:first], line=doc.body_line)]
+    path: list[tuple[int, str]] = []
+    for n, (level, start, after, title) in enumerate(marks):
+        path = [(lv, t) for lv, t in path if lv < level] + [(level, title)]
+        end = marks[n + 1][1] if n + 1 < len(marks) else len(lines)
+        found.append(
+            Section(
+                heading=" > ".join(t for _, t in path),
+                lines=lines[after:end],
+                line=doc.body_line + start,
+            )
+        )
     return [s for s in found if "\n".join(s.lines).strip()]
 
 

@@ -318,6 +318,15 @@ async def test_label_is_made_once_for_an_approved_return(services, registry) -> 
     assert "your return" in by_order.message
 
 
+async def test_carrier_events_are_shown_in_words_to_the_shopper(services, registry) -> None:
+    rma = await registry.run("create_return_authorization", as_(services), RETURN_BOWLS)
+    await registry.run("generate_label", as_(services), {"rma_id": rma.rma_id})
+    by_order = await registry.run("fetch_tracking", as_(services), {"order_id": "WK-1001"})
+    assert "label created, waiting for the carrier" in by_order.message
+    assert "(our own delivery service)" in by_order.message
+    assert "label_created" not in by_order.message and "(local)" not in by_order.message
+
+
 async def test_no_label_when_the_item_is_kept(services, registry) -> None:
     args = {**RETURN_BOWLS, "lines": [{"sku": "MUG-ENG"}], "reason": "seller_error"}
     rma = await registry.run("create_return_authorization", as_(services), args)

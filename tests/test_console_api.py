@@ -191,3 +191,48 @@ def test_staff_reject_a_large_refund_with_a_reason_the_shopper_sees(app_client) 
     assert app.state.services.workflow.get(rma).note == reason
     assert client.post(url, data={"reason": reason}, headers=headers).status_code == 409
     client.cookies.clear()
+
+
+def _return_over_the_limit(client) -> str:
+    """A shopper asks for a return that needs a staff review; the conversation's id."""
+    with client.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "hello"})
+        conv = ws.receive_json()["conversation_id"]
+        for text in (
+            "I want to return the dinner set from my order",
+            "It's WK-1022, will.grant@example.com",
+            "I changed my mind",
+            "Yes please",
+        ):
+            ws.send_json({"type": "user_message", "text": text})
+            while True:
+                event = ws.receive_json()
+                if event["type"] == "confirmation_request":
+                    ws.send_json(
+                        {"type": "confirmation_response", "id": event["id"], "approved": True}
+                    )
+                if event["type"] in {"assistant_message", "error"}:
+                    break
+    return conv
+
+
+def test_return_reasons_and_statuses_are_shown_in_words_in_the_returns_queue(app_client) -> None:
+    _, client = app_client
+    _return_over_the_limit(client)
+    sign_in(client)
+    queue = client.get("/console/returns").text
+    assert "changed their mind" in queue
+    assert "Reason: <strong>changed_mind" not in queue
+    client.cookies.clear()
+
+
+def test_an_action_result_is_a_readable_summary_with_the_json_behind_a_toggle(app_client) -> None:
+    _, client = app_client
+    conv = _return_over_the_limit(client)
+    sign_in(client)
+    page = client.get(f"/console/c/{conv}").text
+    assert "<details><summary>Details (JSON)</summary><pre>" in page
+    summaries = [part.split("</ul>")[0] for part in page.split('class="act-summary"')[1:]]
+    assert summaries and all("{" not in line and "_" not in line for line in summaries)
+    assert any("Order WK-1022" in line for line in summaries)
+    client.cookies.clear()

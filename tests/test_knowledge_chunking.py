@@ -30,7 +30,7 @@ Engraved pieces are final sale.
 
 ### Monograms
 
-Deeper headings stay inside their section.
+Deeper headings are sections of their own, as the editor's preview shows them.
 
 ## Window
 
@@ -44,11 +44,30 @@ def test_sections_carry_heading_paths_and_ignore_hashes_in_code_fences() -> None
         "Returns policy",
         "Returns",
         "Returns > Custom items",
+        "Returns > Custom items > Monograms",
         "Returns > Window",
     ]
     custom = next(c for c in chunk_document(doc) if c.heading == "Returns > Custom items")
     assert "# not a heading" in custom.text
-    assert "### Monograms" in custom.text and "Deeper headings" in custom.text
+    monograms = next(c for c in chunk_document(doc) if c.heading.endswith("> Monograms"))
+    assert "Deeper headings" in monograms.text and "Deeper" not in custom.text
+
+
+def test_setext_and_deeper_headings_split_where_the_editor_preview_shows_them() -> None:
+    body = (
+        "Care guide\n==========\n\nIntro.\n\nCeramics\n--------\n\nHand wash.\n\n"
+        "### Glaze\n\nNo scouring pads.\n\n    # indented code, not a heading\n\n"
+        "## Wood ##\n\nOil twice a year.\n"
+    )
+    doc = parse("care.md", body.encode())
+    assert [(s.heading, s.line) for s in sections(doc)] == [
+        ("Care guide", 1),
+        ("Care guide > Ceramics", 6),
+        ("Care guide > Ceramics > Glaze", 11),
+        ("Care guide > Wood", 17),
+    ]
+    glaze = next(c for c in chunk_document(doc) if c.heading.endswith("Glaze"))
+    assert "# indented code" in glaze.text
 
 
 def test_front_matter_gives_title_and_tags_and_is_not_indexed() -> None:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from actions import wording
 from actions.builtin._common import read, shoppers_order, store_date
 from actions.context import ActionContext, ActionError, ActionResult
 from actions.records import Order, Shipment
@@ -85,10 +86,10 @@ def _message(ctx: ActionContext, order: Order, shipments: list[ShipmentTracking]
             parts.append(f"{what} {s.tracking_number} has no scans yet")
             continue
         last = s.events[-1]
-        where = f" in {last.location}" if last.location else ""
+        where = wording.place(last.location, last.status)
         parts.append(
-            f"{what} {s.tracking_number} ({s.carrier}) was last scanned on "
-            f"{store_date(ctx, last.at)}: {last.status}{where}"
+            f"{what} {s.tracking_number} ({wording.carrier_name(s.carrier)}) was last scanned on "
+            f"{store_date(ctx, last.at)}: {wording.carrier_event(last.status)}{where}"
         )
     return f"For order {order.id}, " + "; ".join(parts) + "."
 

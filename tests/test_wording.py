@@ -1,0 +1,53 @@
+"""Codes in words: what a shopper or staff member reads instead of carrier and return codes."""
+
+from __future__ import annotations
+
+from actions import wording
+
+
+def test_carrier_events_and_places_read_as_words() -> None:
+    assert wording.carrier_event("in_transit") == "in transit"
+    assert wording.carrier_event("out_for_delivery") == "out for delivery"
+    assert wording.place("Front door", "delivered") == ", left at: Front door"
+    assert wording.place("Albany, NY", "in_transit") == " in Albany, NY"
+    assert wording.place(None, "delivered") == ""
+    assert wording.carrier_name("local") == "our own delivery service"
+
+
+def test_return_statuses_and_reasons_read_as_words() -> None:
+    assert wording.return_reason("wrong_size") == "wrong size"
+    assert wording.return_status("manual_review") == "waiting for a staff review"
+
+
+def test_an_unknown_code_is_still_shown_without_underscores() -> None:
+    assert wording.carrier_event("held_at_customs") == "held at customs"
+    assert wording.return_reason("too_heavy") == "too heavy"
+
+
+def test_an_action_result_summary_is_in_words_for_staff() -> None:
+    from agent.console.summary import action_summary
+
+    envelope = {
+        "ok": True,
+        "result": {
+            "rma_id": "RMA-1",
+            "order_id": "WK-1",
+            "status": "manual_review",
+            "reason": "wrong_size",
+        },
+    }
+    assert action_summary(envelope) == [
+        "Order WK-1 · Return RMA-1",
+        "status: waiting for a staff review · reason: wrong size",
+    ]
+    assert action_summary({"ok": False, "error": {"code": "x", "message": "Order not found"}}) == [
+        "Failed: Order not found"
+    ]
+
+
+def test_an_expanded_action_result_wraps_inside_the_window() -> None:
+    from pathlib import Path
+
+    css = (Path(__file__).parent.parent / "agent/console/static/console.css").read_text()
+    rule = next(line for line in css.splitlines() if line.startswith(".msg.action pre"))
+    assert "white-space: pre-wrap" in rule and "max-width: 100%" in rule
