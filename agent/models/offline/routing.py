@@ -14,6 +14,7 @@ from typing import Any
 
 from agent.models.base import ToolSpec
 from agent.models.offline import slots
+from agent.models.offline.order_ids import OrderShape
 
 OFFER_RETURN = "Shall I start this return for you?"
 OFFER_LABEL = "Would you like me to create the prepaid return label now?"
@@ -34,8 +35,9 @@ GREETING_RE = re.compile(
 SMALL_TALK = frozenset("how are you doing going today everyone team folks it's is".split())
 THANKS_RE = re.compile(r"^\s*(?:thanks|thank you|thx|cheers|great,? thanks)\b", re.I)
 TRACK_RE = re.compile(
-    r"\b(?:track|tracking|where(?:'s| is) (?:my|the)\s+(?:\w+\s+)?(?:parcel|package|order|"
-    r"delivery|shipment|return|item)|where(?:'s| is) it|has it shipped|shipped yet|"
+    r"\b(?:track|tracking|where(?:'s| is| are|s| r) (?:my|the|our)\s+(?:\w+\s+)?(?:parcel|"
+    r"package|order|delivery|deliveries|shipment|return|item|stuff|thing)s?\b|"
+    r"where(?:'s| is| are) (?:it|they|them)|has it shipped|shipped yet|"
     r"when will (?:it|my \w+) (?:arrive|come|be delivered)|delivery status|not arrived|"
     r"hasn't arrived|has not arrived|still waiting)\b",
     re.I,
@@ -108,7 +110,7 @@ def read_tools(tools: Sequence[ToolSpec]) -> dict[str, Tool]:
 
 
 # Classifying the shopper's latest words ---------------------------------------------------------
-def classify(text: str, tools: dict[str, Tool], order_re: re.Pattern[str]) -> str:
+def classify(text: str, tools: dict[str, Tool], order_re: re.Pattern[str] | OrderShape) -> str:
     """One of: yes, no, person, greeting, thanks, track, label, return, lookup, tool:<name>,
     question, or '' (nothing recognisable: details for an ongoing request)."""
     greeting = GREETING_RE.match(text)

@@ -10,8 +10,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-DEFAULT_ORDER_PATTERN = r"(?:#\s?\d{3,10}|\b[A-Za-z]{1,4}-\d{1,10}\b)"
-EMAIL_RE = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+from agent.models.offline.order_ids import (
+    EMAIL_RE,
+    OrderShape,
+    compile_pattern,
+    learn_shape,
+)
+
 WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 STOPWORDS = frozenset(
@@ -70,21 +75,17 @@ def overlap(query: str, document: str) -> float:
 
 # Order numbers and emails -----------------------------------------------------------------------
 def order_pattern(pattern: str | None) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern or DEFAULT_ORDER_PATTERN, re.I)
-    except re.error:
-        return re.compile(DEFAULT_ORDER_PATTERN, re.I)
+    return compile_pattern(pattern)
 
 
-def find_order_ids(text: str, pattern: re.Pattern[str]) -> list[str]:
-    # Emails can contain things that look like order numbers ("ada-1@x.io"): blank them first.
-    cleaned = EMAIL_RE.sub(" ", text)
-    found = []
-    for match in pattern.finditer(cleaned):
-        value = re.sub(r"\s+", "", match.group(0)).upper()
-        if value not in found:
-            found.append(value)
-    return found
+def find_order_ids(text: str, pattern: re.Pattern[str] | OrderShape) -> list[str]:
+    return as_shape(pattern).find(text)
+
+
+def as_shape(pattern: re.Pattern[str] | OrderShape) -> OrderShape:
+    if isinstance(pattern, OrderShape):
+        return pattern
+    return learn_shape(pattern.pattern)
 
 
 def find_emails(text: str) -> list[str]:
