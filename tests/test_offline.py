@@ -709,3 +709,22 @@ def test_a_bare_number_after_the_order_number_question_continues_the_return():
 
 def test_where_are_my_parcels_asks_for_tracking():
     assert classify("where are my parcels", read_tools(TOOLS), ORDER_RE) == "track"
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("we just changed our minds, it's not our style", "changed_mind"),
+        ("chnaged my mnid", "changed_mind"),
+        ("it came chipped", "damaged"),
+        ("the glaze is flaking", "damaged"),
+        ("the aprons don't fit me", "wrong_size"),
+        ("you sent a green one but I ordered the blue one", "wrong_item"),
+    ],
+)
+def test_reasons_in_paraphrase_plural_and_with_typos(text, reason):
+    assert slots.find_reason(text) == reason
+
+
+def test_a_misspelt_return_request_is_still_a_return():
+    assert classify("hi i wnat to retrun a mug", read_tools(TOOLS), ORDER_RE) == "return"

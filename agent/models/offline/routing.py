@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from typing import Any
 
 from agent.models.base import ToolSpec
@@ -119,6 +120,7 @@ def classify(text: str, tools: dict[str, Tool], order_re: re.Pattern[str] | Orde
         if all(word in SMALL_TALK for word in slots.words(rest)):
             return "greeting"
         text = rest
+    text = mend_typos(text)
     short = len(slots.words(text)) <= 6
     if short and slots.is_no(text):
         return "no"
@@ -163,6 +165,29 @@ def classify(text: str, tools: dict[str, Tool], order_re: re.Pattern[str] | Orde
     if is_question or text.strip().endswith("?") or len(slots.words(text)) > 8:
         return "question"
     return ""
+
+
+# The request words routing hangs on, so "retrun" and "refnud" still start a return.
+KEYWORDS = ("return", "refund", "tracking", "exchange", "replacement", "parcel", "package")
+
+
+def mend_typos(text: str) -> str:
+    """Words one slip away from a routing keyword (same first letter, close spelling), mended."""
+
+    def mend(match: re.Match[str]) -> str:
+        word = match.group(0)
+        lowered = word.lower()
+        for keyword in KEYWORDS:
+            if (
+                lowered != keyword
+                and lowered[0] == keyword[0]
+                and abs(len(lowered) - len(keyword)) <= 1
+            ):
+                if SequenceMatcher(None, lowered, keyword).ratio() >= 0.8:
+                    return keyword
+        return word
+
+    return re.sub(r"[A-Za-z]{5,}", mend, text)
 
 
 BUILTIN = {
