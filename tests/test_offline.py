@@ -660,3 +660,71 @@ def test_a_shared_word_does_not_pick_every_item():
     assert [i["sku"] for i in slots.match_items("the sage mug", items)] == ["CER-MUG-SAGE"]
     assert slots.match_items("the sage one", items) == []
     assert len(slots.match_items("the mug and the plate", items)) == 2
+
+
+# Order numbers in the shopper's own shape -----------------------------------------------------
+@pytest.mark.parametrize(
+    "text",
+    [
+        "wk1001",
+        "WK1001",
+        "WK 1001",
+        "wk - 1001",
+        "Wk-1001",
+        "order 1001",
+        "my order number is 1001",
+    ],
+)
+def test_order_numbers_typed_loosely_are_written_the_stores_way(text):
+    from agent.models.offline.order_ids import learn_shape
+
+    shape = learn_shape(SETTINGS.order_id_pattern, ["Every order has a number like WK-1001."])
+    assert shape.find(f"hi, {text} please") == ["WK-1001"]
+
+
+def test_a_bare_number_is_an_order_number_only_when_one_was_asked_for():
+    from agent.models.offline.order_ids import learn_shape
+
+    shape = learn_shape(SETTINGS.order_id_pattern, ["WK-1001"])
+    assert shape.find("I bought 120 things") == []
+    assert shape.find("it's 1012", expecting=True) == ["WK-1012"]
+    assert shape.find("1012") == ["WK-1012"]  # the whole message is the number
+
+
+def test_a_prefix_named_in_the_stores_pattern_is_used_without_other_evidence():
+    from agent.models.offline.order_ids import learn_shape
+
+    shape = learn_shape(r"\bSO-\d{5}\b")
+    assert shape.find("order so 12345 please") == ["SO-12345"]
+
+
+def test_a_bare_number_after_the_order_number_question_continues_the_return():
+    chat = Chat().user("I want to return the mug")
+    reply = chat.reply()
+    assert "order number" in reply.text
+    chat.bot(reply.text).user("1001").bot("Thanks! And what email?").user("maya.chen@example.com")
+    name, args = only_call(chat.reply())
+    assert name == "lookup_order" and args["order_id"] == "WK-1001"
+
+
+def test_where_are_my_parcels_asks_for_tracking():
+    assert classify("where are my parcels", read_tools(TOOLS), ORDER_RE) == "track"
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("we just changed our minds, it's not our style", "changed_mind"),
+        ("chnaged my mnid", "changed_mind"),
+        ("it came chipped", "damaged"),
+        ("the glaze is flaking", "damaged"),
+        ("the aprons don't fit me", "wrong_size"),
+        ("you sent a green one but I ordered the blue one", "wrong_item"),
+    ],
+)
+def test_reasons_in_paraphrase_plural_and_with_typos(text, reason):
+    assert slots.find_reason(text) == reason
+
+
+def test_a_misspelt_return_request_is_still_a_return():
+    assert classify("hi i wnat to retrun a mug", read_tools(TOOLS), ORDER_RE) == "return"

@@ -343,3 +343,17 @@ async def test_two_tabs_on_one_conversation_see_the_same_turn_and_answer_once(se
                 events = await tab.until_end()
             assert last(events, "assistant_message")["text"] == "Done: Rang the bell 12 times."
     assert RUNG.count((conv, 12)) == 1
+
+
+async def test_typing_no_while_a_confirmation_is_open_declines_it(server) -> None:
+    async with client(server.ws_url) as c:
+        conv = (await c.hello())["conversation_id"]
+        request = (await c.say("ring 7"))[-1]
+        assert request["type"] == "confirmation_request"
+        await c.send(type="user_message", text="what time is it")
+        assert (await c.recv())["code"] == "busy"  # other words still wait for the card
+        events = await c.say("nope, not now")
+        assert last(events, "action_finished")["ok"] is False
+        assert (conv, 7) not in RUNG
+        await c.send(type="confirmation_response", id=request["id"], approved=True)
+        assert (await c.recv())["code"] == "unknown_confirmation"  # declined already

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -163,6 +164,11 @@ class SessionManager:
     async def user_message(self, session: Session, text: str) -> ErrorEvent | None:
         """Store the message, then start the turn; an ErrorEvent when it cannot be taken now."""
         if session.busy:
+            if session.pending_request is not None and is_refusal(text):
+                # Typing "no" at an open card declines it, as its Decline button would.
+                return await self.confirmation_response(
+                    session, session.pending_request.id, approved=False
+                )
             if session.pending_request is not None:
                 return ErrorEvent(
                     code="busy", message="Please answer the confirmation question first."
@@ -340,3 +346,17 @@ def _request_of(pending: PendingConfirmation) -> ConfirmationRequest:
 
 
 __all__ = ["INTERNAL_ERROR", "Session", "SessionInbox", "SessionManager"]
+
+
+# A short message that only refuses: "no", "nope, not now", "cancel", "don't".
+REFUSAL_RE = re.compile(
+    r"^\s*(?:no+|nope|nah|not now|not yet|not today|cancel(?: it| that)?|don'?t|do not|stop|"
+    r"never ?mind|no thanks?|no thank you|i'?ve changed my mind|decline)"
+    r"(?:[\s,.!]+(?:no|nope|thanks?|thank you|not now|cancel(?: it| that)?|please|"
+    r"don'?t|do not|stop|never ?mind))*[\s.!]*$",
+    re.I,
+)
+
+
+def is_refusal(text: str) -> bool:
+    return len(text) <= 60 and REFUSAL_RE.match(text.replace("’", "'")) is not None

@@ -4,11 +4,13 @@ the verified shopper and the order-number pattern come from the request's facts.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from agent.models.base import ModelRequest
 from agent.models.offline import slots
+from agent.models.offline.order_ids import learn_shape
 from agent.models.offline.routing import FLOWS, Tool, classify, read_tools
 from agent.models.offline.state import Conversation, ToolOutcome, read_conversation
 
@@ -18,15 +20,36 @@ class Memory:
         self.conv: Conversation = read_conversation(request.messages)
         self.tools: dict[str, Tool] = read_tools(request.tools)
         self.facts = request  # passages, confidence, the verified shopper: structured, not parsed
-        self.order_re = slots.order_pattern(self.facts.order_id_pattern)
+        self.order_re = learn_shape(request.order_id_pattern, *self._store_texts())
         self.turn: list[ToolOutcome] = self.conv.this_turn()
         self.text = self.conv.last_user_text
+
+    def _store_texts(self) -> tuple[list[str], list[str], list[str]]:
+        """Texts the store wrote, where its own order numbers show their prefix: its actions'
+        results, its knowledge base, and (least telling: generic) the actions' descriptions."""
+        results = [json.dumps(o.result) for o in self.conv.outcomes if o.ok]
+        passages = [p.text for p in self.facts.passages]
+        described = [
+            text
+            for tool in self.tools.values()
+            for text in (tool.description, *tool.examples, json.dumps(tool.properties))
+        ]
+        return results, passages, described
+
+    def expecting_order(self, index: int) -> bool:
+        """Did the assistant, just before this user message, ask for an order number?"""
+        before = [text for i, text in self.conv.assistant_texts if i < index]
+        return bool(before) and "order number" in before[-1].lower()
+
+    def order_ids_in(self, text: str, index: int | None = None) -> list[str]:
+        at = self.conv.last_user_index if index is None else index
+        return self.order_re.find(text, expecting=self.expecting_order(at))
 
     def gives_details(self) -> bool:
         """Does the latest message carry details an ongoing request was waiting for?"""
         text = self.text
         return bool(
-            slots.find_order_ids(text, self.order_re)
+            self.order_ids_in(text)
             or slots.find_emails(text)
             or slots.find_reason(text)
             or (len(slots.words(text)) <= 8 and self.match_item_any(text))
@@ -62,8 +85,8 @@ class Memory:
         return [text for index, text in reversed(self.conv.user_turns) if index > since]
 
     def order_id(self) -> str | None:
-        for text in self.user_texts():
-            found = slots.find_order_ids(text, self.order_re)
+        for index, text in reversed(self.conv.user_turns):
+            found = self.order_ids_in(text, index)
             if found:
                 return found[-1]
         lookup = self.conv.last("lookup_order", ok=True)

@@ -65,7 +65,7 @@ class Planner(Memory):
             intent = ""
         if intent == "" or (intent in ("question", "lookup") and self.gives_details()):
             intent = self.ongoing_flow() or intent
-        if intent == "" and slots.find_order_ids(self.text, self.order_re):
+        if intent == "" and self.order_ids_in(self.text):
             intent = "lookup"  # an order number on its own: look the order up
         if intent == "return":
             return self.return_flow(consent=None)
@@ -331,7 +331,7 @@ class Planner(Memory):
         tracked = [o for o in self.turn if o.name == "fetch_tracking"]
         if tracked:
             return self.say(self.relay())
-        explicit = slots.find_order_ids(self.text, self.order_re)
+        explicit = self.order_ids_in(self.text)
         label = self.conv.last("generate_label", ok=True)
         if (
             not explicit

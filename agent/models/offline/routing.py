@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from typing import Any
 
 from agent.models.base import ToolSpec
 from agent.models.offline import slots
+from agent.models.offline.order_ids import OrderShape
 
 OFFER_RETURN = "Shall I start this return for you?"
 OFFER_LABEL = "Would you like me to create the prepaid return label now?"
@@ -34,8 +36,9 @@ GREETING_RE = re.compile(
 SMALL_TALK = frozenset("how are you doing going today everyone team folks it's is".split())
 THANKS_RE = re.compile(r"^\s*(?:thanks|thank you|thx|cheers|great,? thanks)\b", re.I)
 TRACK_RE = re.compile(
-    r"\b(?:track|tracking|where(?:'s| is) (?:my|the)\s+(?:\w+\s+)?(?:parcel|package|order|"
-    r"delivery|shipment|return|item)|where(?:'s| is) it|has it shipped|shipped yet|"
+    r"\b(?:track|tracking|where(?:'s| is| are|s| r) (?:my|the|our)\s+(?:\w+\s+)?(?:parcel|"
+    r"package|order|delivery|deliveries|shipment|return|item|stuff|thing)s?\b|"
+    r"where(?:'s| is| are) (?:it|they|them)|has it shipped|shipped yet|"
     r"when will (?:it|my \w+) (?:arrive|come|be delivered)|delivery status|not arrived|"
     r"hasn't arrived|has not arrived|still waiting)\b",
     re.I,
@@ -108,7 +111,7 @@ def read_tools(tools: Sequence[ToolSpec]) -> dict[str, Tool]:
 
 
 # Classifying the shopper's latest words ---------------------------------------------------------
-def classify(text: str, tools: dict[str, Tool], order_re: re.Pattern[str]) -> str:
+def classify(text: str, tools: dict[str, Tool], order_re: re.Pattern[str] | OrderShape) -> str:
     """One of: yes, no, person, greeting, thanks, track, label, return, lookup, tool:<name>,
     question, or '' (nothing recognisable: details for an ongoing request)."""
     greeting = GREETING_RE.match(text)
@@ -117,6 +120,7 @@ def classify(text: str, tools: dict[str, Tool], order_re: re.Pattern[str]) -> st
         if all(word in SMALL_TALK for word in slots.words(rest)):
             return "greeting"
         text = rest
+    text = mend_typos(text)
     short = len(slots.words(text)) <= 6
     if short and slots.is_no(text):
         return "no"
@@ -161,6 +165,29 @@ def classify(text: str, tools: dict[str, Tool], order_re: re.Pattern[str]) -> st
     if is_question or text.strip().endswith("?") or len(slots.words(text)) > 8:
         return "question"
     return ""
+
+
+# The request words routing hangs on, so "retrun" and "refnud" still start a return.
+KEYWORDS = ("return", "refund", "tracking", "exchange", "replacement", "parcel", "package")
+
+
+def mend_typos(text: str) -> str:
+    """Words one slip away from a routing keyword (same first letter, close spelling), mended."""
+
+    def mend(match: re.Match[str]) -> str:
+        word = match.group(0)
+        lowered = word.lower()
+        for keyword in KEYWORDS:
+            if (
+                lowered != keyword
+                and lowered[0] == keyword[0]
+                and abs(len(lowered) - len(keyword)) <= 1
+            ):
+                if SequenceMatcher(None, lowered, keyword).ratio() >= 0.8:
+                    return keyword
+        return word
+
+    return re.sub(r"[A-Za-z]{5,}", mend, text)
 
 
 BUILTIN = {

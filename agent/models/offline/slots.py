@@ -7,11 +7,17 @@ store owner reading a transcript should be able to see why it did what it did.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-DEFAULT_ORDER_PATTERN = r"(?:#\s?\d{3,10}|\b[A-Za-z]{1,4}-\d{1,10}\b)"
-EMAIL_RE = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+from agent.models.offline.order_ids import (
+    EMAIL_RE,
+    OrderShape,
+    compile_pattern,
+    learn_shape,
+)
+from agent.models.offline.reasons import find_reason, find_resolution, pick_value
+
 WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 STOPWORDS = frozenset(
@@ -70,192 +76,21 @@ def overlap(query: str, document: str) -> float:
 
 # Order numbers and emails -----------------------------------------------------------------------
 def order_pattern(pattern: str | None) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern or DEFAULT_ORDER_PATTERN, re.I)
-    except re.error:
-        return re.compile(DEFAULT_ORDER_PATTERN, re.I)
+    return compile_pattern(pattern)
 
 
-def find_order_ids(text: str, pattern: re.Pattern[str]) -> list[str]:
-    # Emails can contain things that look like order numbers ("ada-1@x.io"): blank them first.
-    cleaned = EMAIL_RE.sub(" ", text)
-    found = []
-    for match in pattern.finditer(cleaned):
-        value = re.sub(r"\s+", "", match.group(0)).upper()
-        if value not in found:
-            found.append(value)
-    return found
+def find_order_ids(text: str, pattern: re.Pattern[str] | OrderShape) -> list[str]:
+    return as_shape(pattern).find(text)
+
+
+def as_shape(pattern: re.Pattern[str] | OrderShape) -> OrderShape:
+    if isinstance(pattern, OrderShape):
+        return pattern
+    return learn_shape(pattern.pattern)
 
 
 def find_emails(text: str) -> list[str]:
     return [m.group(0).lower().rstrip(".") for m in EMAIL_RE.finditer(text)]
-
-
-# Return reasons and resolutions -----------------------------------------------------------------
-# reason value → phrases. Only values the action's schema offers are used (see pick_reason).
-REASON_PHRASES: dict[str, tuple[str, ...]] = {
-    "seller_error": (
-        "misspelled",
-        "misspelt",
-        "spelling",
-        "spelled wrong",
-        "typo",
-        "wrong engraving",
-        "engraving is wrong",
-        "engraved wrong",
-        "wrong name",
-        "your mistake",
-        "you made a mistake",
-    ),
-    "wrong_item": (
-        "wrong item",
-        "wrong product",
-        "sent the wrong",
-        "sent me the wrong",
-        "not what i ordered",
-        "different item",
-        "wrong colour",
-        "wrong color",
-        "missing part",
-    ),
-    "defective": (
-        "defective",
-        "faulty",
-        "stopped working",
-        "doesn't work",
-        "does not work",
-        "not working",
-        "won't turn on",
-        "leaking",
-        "leaks",
-    ),
-    "damaged": (
-        "damaged",
-        "broken",
-        "broke",
-        "cracked",
-        "crack",
-        "chipped",
-        "chip",
-        "shattered",
-        "smashed",
-        "dented",
-        "in pieces",
-        "scratched",
-        "torn",
-        "stained",
-    ),
-    "wrong_size": (
-        "wrong size",
-        "too small",
-        "too big",
-        "too large",
-        "too short",
-        "too long",
-        "doesn't fit",
-        "does not fit",
-        "didn't fit",
-        "size is off",
-    ),
-    "not_as_described": (
-        "not as described",
-        "looks different",
-        "different from the photo",
-        "not like the picture",
-        "not as pictured",
-        "misleading",
-        "not as advertised",
-    ),
-    "ordered_by_mistake": (
-        "by mistake",
-        "by accident",
-        "accidentally",
-        "ordered twice",
-        "ordered the wrong",
-        "duplicate order",
-        "mistakenly",
-    ),
-    "no_longer_needed": (
-        "no longer need",
-        "don't need",
-        "do not need",
-        "not needed",
-        "no use for",
-    ),
-    "changed_mind": (
-        "changed my mind",
-        "change of mind",
-        "change my mind",
-        "don't want",
-        "do not want",
-        "don't like",
-        "do not like",
-        "didn't like",
-        "not for me",
-        "regret",
-        "found it cheaper",
-        "unwanted",
-        "no reason",
-        "just don't",
-        "rather not keep",
-    ),
-}
-# If the store's schema lacks a value, the phrase falls back to the nearest one it has.
-REASON_FALLBACKS = {
-    "wrong_size": ("changed_mind",),
-    "no_longer_needed": ("changed_mind",),
-    "ordered_by_mistake": ("changed_mind",),
-    "not_as_described": ("seller_error", "damaged"),
-    "wrong_item": ("seller_error", "not_as_described"),
-    "defective": ("damaged",),
-    "seller_error": ("wrong_item", "not_as_described", "damaged"),
-}
-
-RESOLUTION_PHRASES: dict[str, tuple[str, ...]] = {
-    "store_credit": ("store credit", "credit", "gift card", "voucher"),
-    "replacement": (
-        "replacement",
-        "replace it",
-        "exchange",
-        "swap",
-        "new one",
-        "another one",
-        "send another",
-    ),
-    "refund": ("refund", "money back", "my money"),
-}
-RESOLUTION_FALLBACKS = {"replacement": ("exchange",), "store_credit": ("credit",)}
-
-
-def _phrase_in(phrase: str, text: str) -> bool:
-    return re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", text) is not None
-
-
-def find_reason(text: str, allowed: Sequence[str] | None = None) -> str | None:
-    lowered = text.lower().replace("’", "'")
-    for value, phrases in REASON_PHRASES.items():
-        if any(_phrase_in(p, lowered) for p in phrases):
-            return pick_value(value, allowed, REASON_FALLBACKS)
-    return None
-
-
-def find_resolution(text: str, allowed: Sequence[str] | None = None) -> str | None:
-    lowered = text.lower()
-    for value, phrases in RESOLUTION_PHRASES.items():
-        if any(_phrase_in(p, lowered) for p in phrases):
-            return pick_value(value, allowed, RESOLUTION_FALLBACKS)
-    return None
-
-
-def pick_value(
-    value: str, allowed: Sequence[str] | None, fallbacks: Mapping[str, tuple[str, ...]]
-) -> str | None:
-    if not allowed or value in allowed:
-        return value
-    for other in fallbacks.get(value, ()):
-        if other in allowed:
-            return other
-    return None
 
 
 # Yes / no ---------------------------------------------------------------------------------------
@@ -387,3 +222,6 @@ def best_sentences(question: str, passage: str, limit: int = 3, max_chars: int =
         chosen.append(index)
         length += len(sentences[index])
     return " ".join(sentences[i] for i in sorted(chosen))
+
+
+__all__ = ["find_reason", "find_resolution", "pick_value"]
