@@ -88,6 +88,20 @@ def test_every_cited_section_is_a_heading_of_the_knowledge_base(corpus):
     assert len(cited) >= 40  # the questions reach across the whole knowledge base
 
 
+def test_no_shopper_turn_loses_its_order_number_to_a_yaml_comment():
+    # In a plain YAML scalar " #" starts a comment: "order #1013" would reach the chat as "order".
+    import re
+
+    plain = re.compile(r"^\s*(?:-|[a-z_]+:) [^\"'\s].* #")
+    cut = [
+        f"{path.name}:{n}"
+        for path in sorted(CORPUS.glob("*.yaml"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if plain.match(line)
+    ]
+    assert cut == []
+
+
 def test_a_broken_corpus_file_is_refused_naming_the_file_and_the_problem(tmp_path):
     (tmp_path / "fine.yaml").write_text(
         "category: fine\nconversations:\n  - id: ok\n    turns: [hello]\n"
