@@ -386,6 +386,12 @@ def test_keyboard_only_use(server: AppServer, page: Any) -> None:
     assert page.evaluate(focused) == "sd-chip"
     page.keyboard.press("Enter")
     assert page.locator(f"{W} .sd-chip").last.get_attribute("aria-expanded") == "true"
+    # The widget clears the live region and refills it on its next tick, so that a repeat is
+    # announced too: wait for the refill rather than read it mid-way.
+    page.wait_for_function(
+        f"() => document.querySelector('{W}').shadowRoot"
+        ".querySelector('[aria-live=polite]').textContent.trim() !== ''"
+    )
     live = shadow(page, "return root.querySelector('[aria-live=polite]').textContent")
     assert live.strip(), "the live region announces new messages"
     page.keyboard.press("Escape")
