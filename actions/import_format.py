@@ -26,6 +26,7 @@ from pydantic import (
     field_validator,
 )
 
+from actions.countries import COUNTRIES
 from actions.order_ids import lookup_key
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -83,6 +84,50 @@ class ShipmentIn(_Model):
     events: list[EventIn] = []
 
 
+def _one_line(value: str) -> str:
+    # A line break or control character would print as a box or break the label's layout.
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must be a single line of text, without line breaks or tabs")
+    return value
+
+
+def _postal_code(value: str) -> str:
+    if not POSTAL_CODE.match(value):
+        raise ValueError("may contain only letters, digits, spaces and hyphens")
+    return value.upper()
+
+
+# Bounded so every line fits the 4×6 label at a legible size.
+AddressLine = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_one_line)]
+ShortLine = Annotated[str, Field(min_length=1, max_length=60), AfterValidator(_one_line)]
+POSTAL_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 \-]*$")
+
+
+class ShippingAddressIn(_Model):
+    """Where the order went, and so where a return parcel comes from (the label's FROM)."""
+
+    name: AddressLine
+    line1: AddressLine
+    line2: AddressLine | None = None
+    city: ShortLine
+    region: ShortLine | None = None
+    postal_code: Annotated[str, Field(min_length=1, max_length=16), AfterValidator(_postal_code)]
+    country: Annotated[str, Field(min_length=1, max_length=60)]  # the code checked below
+
+    @field_validator("line2", "region", mode="before")
+    @classmethod
+    def _blank_is_absent(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        code = value.upper()
+        if code not in COUNTRIES:
+            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. US, GB, DE)")
+        return code
+
+
 class OrderIn(_Model):
     id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9#_\-]+$")]
     customer: CustomerIn
@@ -92,9 +137,13 @@ class OrderIn(_Model):
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     items: Annotated[list[ItemIn], Field(min_length=1)]
     shipments: list[ShipmentIn] = []
+    shipping_address: ShippingAddressIn | None = None
 
     def content_hash(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        # An order without an address hashes as it did before the field existed: re-importing an
+        # old file after the upgrade is still a no-op.
+        exclude = {"shipping_address"} if self.shipping_address is None else None
+        return hashlib.sha256(self.model_dump_json(exclude=exclude).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -128,6 +177,15 @@ def _path(loc: tuple[Any, ...], prefix: str) -> str:
 _ORDER = TypeAdapter(OrderIn)
 
 
+def _order_name(raw: Any) -> str:
+    """` (order WK-1004)` when the record has a usable id: an index alone is hard to find in an
+    export of thousands."""
+    order_id = raw.get("id") if isinstance(raw, dict) else None
+    if isinstance(order_id, str) and 0 < len(order_id.strip()) <= 64:
+        return f" (order {order_id.strip()})"
+    return ""
+
+
 def validate(data: Any) -> list[OrderIn]:
     """Every order parsed, or ImportProblems naming every problem."""
     if not isinstance(data, dict) or not isinstance(data.get("orders"), list):
@@ -139,8 +197,9 @@ def validate(data: Any) -> list[OrderIn]:
         try:
             parsed.append((index, _ORDER.validate_python(raw)))
         except ValidationError as exc:
+            named = _order_name(raw)
             for err in exc.errors(include_url=False):
-                problems.append(f"{_path(err['loc'], f'orders[{index}]')}: {err['msg']}")
+                problems.append(f"{_path(err['loc'], f'orders[{index}]')}: {err['msg'].removeprefix('Value error, ')}{named}")
     problems += _semantic_problems(parsed)
     if problems:
         raise ImportProblems(problems)

@@ -17,6 +17,30 @@ class Customer:
 
 
 @dataclass(frozen=True)
+class Address:
+    """A postal address as the store imported it; `lines()` is how a label prints it."""
+
+    name: str
+    line1: str
+    city: str
+    postal_code: str
+    country: str  # ISO 3166-1 alpha-2, upper-case
+    line2: str | None = None
+    region: str | None = None
+
+    def lines(self) -> tuple[str, ...]:
+        from actions.countries import country_name
+
+        city = ", ".join(part for part in (self.city, self.region) if part)
+        return tuple(
+            line
+            for line in (self.name, self.line1, self.line2, f"{city} {self.postal_code}",
+                         country_name(self.country))
+            if line
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class OrderLine:
     sku: str
     name: str
@@ -55,6 +79,7 @@ class Order:
     currency: str
     items: tuple[OrderLine, ...]
     shipments: tuple[Shipment, ...] = field(default=())
+    shipping_address: Address | None = None  # optional in the import format
 
     def line(self, sku: str) -> OrderLine | None:
         wanted = sku.strip().lower()

@@ -139,7 +139,73 @@ def test_unreadable_json_and_wrong_shape_are_reported(store: OrderStore, tmp_pat
     assert caught.value.problems == ['(file): expected an object {"orders": [...]}']
     with pytest.raises(ImportProblems) as caught:
         store.import_data({"orders": [{"id": "WK-1", "colour": "red"}]})
-    assert "orders[0].colour: Extra inputs are not permitted" in caught.value.problems
+    assert "orders[0].colour: Extra inputs are not permitted (order WK-1)" in caught.value.problems
+
+
+ADDRESS = {"name": "Maya Chen", "line1": "41 Linden Street", "line2": "Apt 3B",
+           "city": "Hudson", "region": "NY", "postal_code": "12534", "country": "us"}  # fmt: skip
+
+
+def _one_order(**over: object) -> dict:
+    data = json.loads(DEMO.read_text())
+    order = copy.deepcopy(data["orders"][0])
+    order.update(over)
+    return {"orders": [order]}
+
+
+def test_an_order_with_a_shipping_address_keeps_it_and_one_without_has_none(
+    store: OrderStore,
+) -> None:
+    store.import_data(_one_order(shipping_address=ADDRESS))
+    order = store.find_order("WK-1001")
+    assert order is not None and order.shipping_address is not None
+    assert order.shipping_address.lines() == (
+        "Maya Chen", "41 Linden Street", "Apt 3B", "Hudson, NY 12534", "United States",
+    )  # fmt: skip
+    without = _one_order(id="WK-9001", shipping_address=None)
+    without["orders"][0]["shipments"] = []
+    store.import_data(without)
+    assert store.find_order("WK-9001").shipping_address is None  # type: ignore[union-attr]
+
+
+def test_an_edited_address_is_updated_and_an_old_file_without_addresses_is_unchanged(
+    store: OrderStore,
+) -> None:
+    data = json.loads(DEMO.read_text())
+    for order in data["orders"]:
+        order.pop("shipping_address", None)
+    store.import_data(data)
+    again = store.import_data(data)  # a file from before addresses existed: still a no-op
+    assert again.unchanged == again.orders
+    moved = _one_order(shipping_address={**ADDRESS, "line1": "9 Warren Street", "line2": ""})
+    assert store.import_data(moved).updated == 1
+    address = store.find_order("WK-1001").shipping_address  # type: ignore[union-attr]
+    assert address is not None and address.line1 == "9 Warren Street" and address.line2 is None
+
+
+def test_a_bad_shipping_address_names_the_order_and_the_field(store: OrderStore) -> None:
+    bad = {**ADDRESS, "country": "USA", "postal_code": "12534!", "line1": "41 Linden\nStreet",
+           "city": "H" * 61, "colour": "red"}  # fmt: skip
+    del bad["name"]
+    with pytest.raises(ImportProblems) as caught:
+        store.import_data(_one_order(shipping_address=bad))
+    problems = caught.value.problems
+    text = "\n".join(problems)
+    where = "orders[0].shipping_address"
+    assert f"{where}.name: Field required (order WK-1001)" in problems, text
+    assert any(
+        p.startswith(f"{where}.country:") and "ISO 3166-1 alpha-2" in p and "(order WK-1001)" in p
+        for p in problems
+    ), text
+    assert any(p.startswith(f"{where}.postal_code: may contain only letters") for p in problems)
+    assert any(p.startswith(f"{where}.line1: must be a single line") for p in problems), text
+    assert any(p.startswith(f"{where}.city:") and "60 characters" in p for p in problems), text
+    assert any(p.startswith(f"{where}.colour: Extra inputs") for p in problems), text
+    assert len(problems) == 6, text
+    assert store.is_empty()
+    with pytest.raises(ImportProblems) as caught:
+        store.import_data(_one_order(shipping_address={**ADDRESS, "country": "XK"}))
+    assert "'XK' is not an ISO 3166-1 alpha-2 country code" in caught.value.problems[0]
 
 
 def test_a_tracking_number_of_another_stored_order_is_refused(store: OrderStore) -> None:

@@ -45,6 +45,9 @@ class OrderRow(Base):
     status: Mapped[str] = mapped_column(sa.String(20))
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     currency: Mapped[str] = mapped_column(sa.String(3))
+    # The imported shipping address (name, line1, line2, city, region, postal_code, country), or
+    # NULL: optional in the import format, and only ever read whole.
+    shipping_address: Mapped[dict[str, str] | None] = mapped_column(sa.JSON, nullable=True)
     content_hash: Mapped[str] = mapped_column(
         sa.String(64)
     )  # of the imported record: skip unchanged
@@ -189,6 +192,11 @@ class WebhookSubscriptionRow(Base):
     secret: Mapped[str] = mapped_column(sa.String(100))
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # After a rotation the old secret also signs (a second `webhook-signature` value) until it
+    # expires, so a receiver can deploy the new secret without dropping deliveries.
+    previous_secret: Mapped[str | None] = mapped_column(sa.String(100), nullable=True)
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class WebhookDeliveryRow(Base):
@@ -207,6 +215,9 @@ class WebhookDeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Attempts staff asked for (redeliver) do not use up the retry schedule; `attempts` counts both.
+    manual_attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    redeliver_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class WebhookAttemptRow(Base):
@@ -219,6 +230,7 @@ class WebhookAttemptRow(Base):
     status_code: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     duration_ms: Mapped[int] = mapped_column(sa.Integer)
+    manual: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
 
 
 class LeadRow(Base):

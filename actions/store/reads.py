@@ -12,7 +12,7 @@ from typing import Any, TypeAlias
 
 import sqlalchemy as sa
 
-from actions.records import Customer, Order, OrderLine, Shipment, TrackingEvent
+from actions.records import Address, Customer, Order, OrderLine, Shipment, TrackingEvent
 from actions.return_status import INACTIVE
 from actions.store.models import (
     CustomerRow,
@@ -28,6 +28,7 @@ from actions.store.models import (
 _HEAD_COLUMNS = sa.select(
     OrderRow.id, OrderRow.revision, OrderRow.placed_at, OrderRow.status,
     OrderRow.delivered_at, OrderRow.currency, CustomerRow.email, CustomerRow.name,
+    OrderRow.shipping_address,
 ).join(CustomerRow, CustomerRow.id == OrderRow.customer_id)  # fmt: skip
 BY_KEY = _HEAD_COLUMNS.where(OrderRow.lookup_key == sa.bindparam("key")).limit(2)
 BY_NUMBER = _HEAD_COLUMNS.where(OrderRow.number == sa.bindparam("number")).limit(2)
@@ -94,6 +95,15 @@ def load_recent(conn: sa.Connection, limit: int) -> dict[str, tuple[int, Order]]
     return {h.id: (h.revision, _build(h, lines[h.id], shipments[h.id])) for h in heads}
 
 
+def _address(raw: dict[str, str] | None) -> Address | None:
+    if not raw:
+        return None
+    return Address(
+        name=raw["name"], line1=raw["line1"], line2=raw.get("line2"), city=raw["city"],
+        region=raw.get("region"), postal_code=raw["postal_code"], country=raw["country"],
+    )  # fmt: skip
+
+
 def _build(head: AnyRow, lines: Sequence[AnyRow], shipment_rows: Sequence[AnyRow]) -> Order:
     items = tuple(
         OrderLine(sku=r.sku, name=r.name, category=r.category, quantity=r.quantity,
@@ -112,6 +122,7 @@ def _build(head: AnyRow, lines: Sequence[AnyRow], shipment_rows: Sequence[AnyRow
         status=head.status,
         delivered_at=head.delivered_at,
         currency=head.currency,
+        shipping_address=_address(head.shipping_address),
         items=items,
         shipments=tuple(
             Shipment(

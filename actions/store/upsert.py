@@ -66,6 +66,9 @@ def upsert(session: Session, orders: list[OrderIn]) -> dict[str, int]:
             "status": o.status,
             "delivered_at": o.delivered_at,
             "currency": o.currency,
+            "shipping_address": (
+                o.shipping_address.model_dump(exclude_none=True) if o.shipping_address else None
+            ),
             "content_hash": hashes[o.id],
         }
 
