@@ -18,6 +18,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from actions.auth import is_admin
+from actions.carrier import label_filename
 from actions.context import ActionContext, ActionError
 from actions.return_status import STATUSES
 from actions.workflow import RESOLUTIONS, WorkflowError
@@ -198,12 +199,17 @@ class _Api:
 
     # Labels (public: the random file name is the credential) ------------------------------
     async def label_file(self, request: Request) -> Response:
-        path = self.services.carrier.label_path(request.path_params["file"])
-        if path is None:
-            return _error(ApiError(404, "not_found", "No such label."))
+        name = request.path_params["file"]
+        path = self.services.carrier.label_path(name)
+        # Only a label a return owns: one made in a race the return lost is not the shopper's.
+        rma_id = await run_in_threadpool(self.services.store.label_rma, name) if path else None
+        if path is None or rma_id is None:
+            return _error(ApiError(404, "not_found", "There is no such label."))
         return FileResponse(
-            path, media_type="application/pdf", headers={"Cache-Control": "private, max-age=3600"}
-        )
+            path, media_type="application/pdf", filename=label_filename(rma_id),
+            content_disposition_type="attachment",
+            headers={"Cache-Control": "private, max-age=3600"},
+        )  # fmt: skip
 
 
 def api_routes(

@@ -1,7 +1,9 @@
 """Carrier interface and the built-in local carrier: real 4×6 inch PDF labels with a Code128 barcode.
 
 The local carrier writes `<data>/labels/<random>.pdf` (an unguessable name: the URL is the only
-credential a shopper needs) and serves it at `{public_url}/labels/<name>.pdf`.
+credential a shopper needs) and serves it at `{public_url}/labels/<name>.pdf`; the download is
+named `return-label-<RMA>.pdf` (`label_filename`). The label goes from the order's shipping address
+to the store's returns address (`SHOPDESK_RETURNS_ADDRESS`).
 """
 
 from __future__ import annotations
@@ -22,12 +24,19 @@ if TYPE_CHECKING:
     from actions.store.rma import ReturnAuthorization
 
 LABEL_NAME = re.compile(r"^[A-Za-z0-9_-]{16,64}\.pdf$")
+# The demo store's; a real store sets SHOPDESK_RETURNS_ADDRESS (agent/app/settings.py).
 DEFAULT_RETURNS_ADDRESS = (
     "Willow & Kiln Returns",
     "118 Foundry Lane, Unit 4",
     "Hudson, NY 12534",
     "United States",
 )
+
+
+def label_filename(rma_id: str) -> str:
+    """What a downloaded (or emailed) label is called: the shopper's RMA, not the random token."""
+    safe = re.sub(r"[^A-Za-z0-9_-]", "", rma_id) or "return"
+    return f"return-label-{safe}.pdf"
 
 
 @dataclass(frozen=True)
@@ -89,19 +98,23 @@ class LocalCarrier:
         name = secrets.token_urlsafe(18) + ".pdf"
         path = self.labels_dir / name
         tmp = path.with_suffix(".tmp")
+        names = {item.sku: item.name for item in order.items}
+        address = order.shipping_address
         draw_label(
             tmp,
             tracking_number=tracking,
             rma_id=rma.id,
             order_id=order.id,
-            ship_from=(order.customer.name, order.customer.email),
+            ship_from=address.lines() if address else None,
+            sender_name=order.customer.name,
             ship_to=self.returns_address,
-            items=[(ln.sku, ln.quantity) for ln in rma.lines if ln.return_shipping_required],
+            items=[(names.get(ln.sku, ln.sku), ln.quantity) for ln in rma.lines
+                   if ln.return_shipping_required],
             created=self.clock(),
-        )
+        )  # fmt: skip
         tmp.replace(path)  # never serve a half-written PDF
         event = TrackingEvent(
-            at=self.clock(), status="label_created", location="Willow & Kiln returns"
+            at=self.clock(), status="label_created", location=self.returns_address[0]
         )
         self._write_events(tracking, [event])
         return Label(tracking_number=tracking, path=path, url=f"{self.public_url}/labels/{name}",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from actions.carrier import Carrier, LocalCarrier
+from actions.carrier import DEFAULT_RETURNS_ADDRESS, Carrier, LocalCarrier
 from actions.ledger import LedgerGateway, PaymentGateway
 from actions.store.orders import OrderStore
 from actions.webhooks import WebhookService
@@ -50,6 +50,7 @@ def build_services(
     clock: Callable[[], datetime],
     webhook_options: dict[str, Any] | None = None,
     migrate: bool = True,
+    returns_address: Sequence[str] = DEFAULT_RETURNS_ADDRESS,
 ) -> ActionServices:
     """Open (and migrate) the store and wire the workflow, carrier, ledger and webhooks to it."""
     from actions.policy import load_policy  # the engine's module; imported late on purpose
@@ -63,7 +64,9 @@ def build_services(
     webhooks = WebhookService(store, clock=clock, **(webhook_options or {}))
     ledger = LedgerGateway(store, clock)
     workflow = ReturnsWorkflow(store, clock=clock, payments=ledger, webhooks=webhooks)
-    carrier = LocalCarrier(data_dir, public_url, clock=clock, store=store)
+    carrier = LocalCarrier(
+        data_dir, public_url, clock=clock, store=store, returns_address=tuple(returns_address)
+    )
     return ActionServices(
         store=store, policy=policy, workflow=workflow, carrier=carrier, ledger=ledger,
         webhooks=webhooks, data_dir=data_dir, public_url=public_url, clock=clock,

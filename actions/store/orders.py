@@ -20,6 +20,7 @@ from actions.store.convert import customer_record
 from actions.store.db import WRITE_OPTION, create_engine, upgrade_to_head
 from actions.store.models import (
     CustomerRow,
+    LabelRow,
     OrderRow,
     ShipmentRow,
 )
@@ -232,6 +233,13 @@ class OrderStore:
             return None
         shipment = next(s for s in order.shipments if s.tracking_number == hit[1])  # type: ignore[index]
         return order, shipment
+
+    def label_rma(self, file_name: str) -> str | None:
+        """The RMA a served label file belongs to (None: no return owns it)."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(LabelRow.rma_id).where(LabelRow.file_name == file_name)
+            ).scalar()
 
     def count_orders(self) -> int:
         with self.reading() as s:

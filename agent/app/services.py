@@ -15,6 +15,8 @@ def open_services(settings: Settings) -> ActionServices:
         policy_path=settings.policy,
         public_url=settings.resolved_public_url,
         clock=settings.clock,
+        returns_address=settings.returns_address_lines,
+        webhook_options=settings.webhook_options,
     )
 
 

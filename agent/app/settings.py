@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from actions.carrier import DEFAULT_RETURNS_ADDRESS
 from actions.clock import Clock
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -107,6 +108,22 @@ class Settings(BaseSettings):
     business_timezone: str = Field("America/New_York", description="IANA zone of business_hours")
     staff_session_hours: float = Field(12.0, gt=0, description="Staff console sign-in lifetime")
 
+    # Return labels and webhooks (actions/carrier.py, actions/webhooks.py).
+    returns_address: str = Field(
+        "\n".join(DEFAULT_RETURNS_ADDRESS),
+        description="Where return parcels go (the label's SHIP TO): 2–6 lines, separated by "
+        "newlines or a literal \\n in one-line env files",
+    )
+    webhook_retry_base_seconds: float = Field(30.0, gt=0, le=3600, description="First retry wait")
+    webhook_retry_max_delay_seconds: float = Field(8 * 3600.0, gt=0, le=86400)
+    webhook_max_attempts: int = Field(
+        13, ge=1, le=50, description="Attempts per delivery (default: spread over ~24 hours)"
+    )
+    webhook_retry_jitter: float = Field(0.2, ge=0, le=0.5, description="± share of each wait")
+    webhook_secret_grace_hours: float = Field(
+        24.0, ge=0, le=720, description="How long a rotated-out secret still signs deliveries"
+    )
+
     @field_validator("actions", "model_fallbacks", "allowed_origins", mode="before")
     @classmethod
     def _csv(cls, value: Any) -> Any:
@@ -128,6 +145,29 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @field_validator("returns_address")
+    @classmethod
+    def _address_lines(cls, value: str) -> str:
+        lines = _split_address(value)
+        if not 2 <= len(lines) <= 6 or any(len(line) > 60 for line in lines):
+            raise ValueError("the returns address needs 2 to 6 lines of at most 60 characters each")
+        return "\n".join(lines)
+
+    @property
+    def returns_address_lines(self) -> tuple[str, ...]:
+        return tuple(_split_address(self.returns_address))
+
+    @property
+    def webhook_options(self) -> dict[str, float | int]:
+        """The webhook sender's retry knobs, as `WebhookService` takes them."""
+        return {
+            "base_delay": self.webhook_retry_base_seconds,
+            "max_delay": self.webhook_retry_max_delay_seconds,
+            "max_attempts": self.webhook_max_attempts,
+            "jitter": self.webhook_retry_jitter,
+            "secret_grace": self.webhook_secret_grace_hours * 3600,
+        }
 
     _clock: Clock = PrivateAttr()
 
@@ -157,6 +197,11 @@ class Settings(BaseSettings):
         """The product's one clock: reads `now` at start-up (the wall clock when unset), then
         advances in real time. Copies of these settings share it."""
         return self._clock
+
+
+def _split_address(value: str) -> list[str]:
+    lines = value.replace("\\n", "\n").splitlines()
+    return [line.strip() for line in lines if line.strip()]
 
 
 class SettingsError(Exception):
