@@ -1,7 +1,10 @@
 """REST for staff and developers: returns, webhooks, actions, and the label files.
 
 Every /v1 route needs `Authorization: Bearer <admin_token>`. Errors are `{"error": code, "message": ...}`
-with 400 (bad JSON), 401, 404, 409 (illegal transition), 413 (body too large) or 422 (invalid input).
+with 400 (bad JSON, a malformed id), 401, 404, 409 (illegal transition), 413 (body too large) or 422
+(invalid input). Webhooks: register, list, delete (`DELETE /v1/webhooks/{id}`), rotate the secret
+(`POST /v1/webhooks/{id}/rotate-secret`), read deliveries, redeliver one
+(`POST /v1/webhook-deliveries/{id}/redeliver`).
 Database work runs in the thread pool; the event loop never waits on SQL.
 """
 
@@ -172,10 +175,25 @@ class _Api:
         return JSONResponse({"webhooks": subs})
 
     async def webhook_deliveries(self, request: Request) -> Response:
-        rows = await run_in_threadpool(
-            self.services.webhooks.deliveries, request.path_params["sub_id"]
-        )
+        sub_id = _webhook_id(request, "sub_id", "whk_", "subscription")
+        webhooks = self.services.webhooks
+        if not any(sub["id"] == sub_id for sub in await run_in_threadpool(webhooks.subscriptions)):
+            raise ApiError(404, "not_found", f"There is no webhook subscription {sub_id}.")
+        rows = await run_in_threadpool(webhooks.deliveries, sub_id)
         return JSONResponse({"deliveries": rows})
+
+    async def delete_webhook(self, request: Request) -> Response:
+        sub_id = _webhook_id(request, "sub_id", "whk_", "subscription")
+        return JSONResponse(await _found(self.services.webhooks.delete, sub_id))
+
+    async def rotate_webhook_secret(self, request: Request) -> Response:
+        sub_id = _webhook_id(request, "sub_id", "whk_", "subscription")
+        return JSONResponse(await _found(self.services.webhooks.rotate_secret, sub_id))
+
+    async def redeliver_webhook(self, request: Request) -> Response:
+        delivery_id = _webhook_id(request, "delivery_id", "dlv_", "delivery")
+        answer = await _found(self.services.webhooks.redeliver, delivery_id)
+        return JSONResponse(answer, status_code=202)
 
     # Actions ----------------------------------------------------------------------------
     async def list_actions(self, request: Request) -> Response:
@@ -226,10 +244,35 @@ def api_routes(
         Route(
             "/v1/webhooks/{sub_id}/deliveries", api.admin(api.webhook_deliveries), methods=["GET"]
         ),
+        Route("/v1/webhooks/{sub_id}", api.admin(api.delete_webhook), methods=["DELETE"]),
+        Route(
+            "/v1/webhooks/{sub_id}/rotate-secret",
+            api.admin(api.rotate_webhook_secret),
+            methods=["POST"],
+        ),
+        Route(
+            "/v1/webhook-deliveries/{delivery_id}/redeliver",
+            api.admin(api.redeliver_webhook),
+            methods=["POST"],
+        ),
         Route("/v1/actions", api.admin(api.list_actions), methods=["GET"]),
         Route("/v1/actions/{name}", api.admin(api.call_action), methods=["POST"]),
         Route("/labels/{file}", api.label_file, methods=["GET"]),
     ]
+
+
+def _webhook_id(request: Request, param: str, prefix: str, what: str) -> str:
+    value = request.path_params[param]
+    if not (value.startswith(prefix) and 4 < len(value) <= 40 and value[4:].isalnum()):
+        raise ApiError(400, "invalid_id", f"{value[:40]!r} is not a webhook {what} id (those look like {prefix}…).")  # fmt: skip
+    return str(value)
+
+
+async def _found(operation: Callable[[str], dict[str, Any]], ident: str) -> dict[str, Any]:
+    try:
+        return await run_in_threadpool(operation, ident)
+    except KeyError as exc:
+        raise ApiError(404, "not_found", str(exc.args[0])) from None
 
 
 def _create_return(

@@ -124,7 +124,9 @@ class ShippingAddressIn(_Model):
     def _country(cls, value: str) -> str:
         code = value.upper()
         if code not in COUNTRIES:
-            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. US, GB, DE)")
+            raise ValueError(
+                f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. US, GB, DE)"
+            )
         return code
 
 
@@ -199,7 +201,8 @@ def validate(data: Any) -> list[OrderIn]:
         except ValidationError as exc:
             named = _order_name(raw)
             for err in exc.errors(include_url=False):
-                problems.append(f"{_path(err['loc'], f'orders[{index}]')}: {err['msg'].removeprefix('Value error, ')}{named}")
+                message = err["msg"].removeprefix("Value error, ")
+                problems.append(f"{_path(err['loc'], f'orders[{index}]')}: {message}{named}")
     problems += _semantic_problems(parsed)
     if problems:
         raise ImportProblems(problems)

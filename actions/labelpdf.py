@@ -170,8 +170,10 @@ def _write_in(c: canvas.Canvas, name: str, y: float) -> float:
     return y - 4
 
 
-def _contents(c: canvas.Canvas, items: Sequence[tuple[str, int]], y: float, *, floor: float) -> None:
-    """"Contents:" and each product with its quantity, down to `floor`; items that do not fit
+def _contents(
+    c: canvas.Canvas, items: Sequence[tuple[str, int]], y: float, *, floor: float
+) -> None:
+    """Each product with its quantity under "Contents:", down to `floor`; items that do not fit
     are counted on a last line instead of running into the barcode."""
     size, step = 8.5, 11
     c.setFont("Helvetica-Bold", size)

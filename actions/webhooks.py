@@ -1,21 +1,26 @@
 """Webhooks: subscriptions, a persisted outbox of deliveries, and an asyncio sender with retries.
 
-Each delivery body is fixed when the change commits (same transaction: the outbox), signed with the
-subscription's secret — `X-Shopdesk-Signature: sha256=<hex HMAC-SHA256 of the raw body>` — and sent
-with `X-Shopdesk-Event` and `X-Shopdesk-Delivery` (the delivery id, also in the body: receivers dedupe
-on it). A failed attempt (non-2xx, timeout, refused) is retried after base_delay × 2^(attempt-1),
-capped at max_delay, until max_attempts; every attempt is a row in webhook_attempts and a log line.
-Pending deliveries survive restarts: the sender picks up whatever is due when it starts.
+Each delivery body is fixed when the change commits (same transaction: the outbox) and signed at
+each attempt with the subscription's current secret (actions/webhook_signing.py: Standard Webhooks
+headers and the original X-Shopdesk-Signature), with `X-Shopdesk-Event` and `X-Shopdesk-Delivery`
+(the delivery id, also `webhook-id` and in the body: receivers dedupe on it).
+
+A failed attempt (non-2xx, timeout, refused) is retried after base_delay × 2^(n-1), capped at
+max_delay, each wait stretched or shrunk by up to ±jitter (so receivers that fail together are not
+retried together); the defaults (30 s, 8 h cap, 13 attempts) spread them over about 24 hours. Due
+times come from the product's clock; `deliver_due()` sends whatever is due (the background task calls
+it; tests call it after moving the clock). Every attempt is a row in webhook_attempts and a log line.
+Pending deliveries survive restarts. Staff can delete a subscription, rotate its secret and
+redeliver a delivery (actions/webhook_admin.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
 import logging
+import random
 import secrets
 import time
 from collections.abc import Callable
@@ -26,8 +31,10 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from actions import webhook_admin
 from actions.store.models import WebhookAttemptRow, WebhookDeliveryRow, WebhookSubscriptionRow
 from actions.store.orders import OrderStore
+from actions.webhook_signing import new_secret, sign, signed_headers, verify
 
 log = logging.getLogger("shopdesk.webhooks")
 EVENTS = (
@@ -37,14 +44,8 @@ EVENTS = (
     "conversation.resolved",
 )
 
-
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def verify(secret: str, body: bytes, header: str) -> bool:
-    """For receivers (and tests): constant-time check of X-Shopdesk-Signature."""
-    return hmac.compare_digest(sign(secret, body), header or "")
+# A claimed job: delivery id, event, body, url, and the secrets that sign it (current first).
+Job = tuple[str, str, str, str, tuple[str, ...]]
 
 
 class WebhookService:
@@ -52,20 +53,26 @@ class WebhookService:
         self,
         store: OrderStore,
         *,
-        base_delay: float = 5.0,
-        max_delay: float = 3600.0,
-        max_attempts: int = 8,
+        base_delay: float = 30.0,
+        max_delay: float = 8 * 3600.0,
+        max_attempts: int = 13,
+        jitter: float = 0.2,
+        secret_grace: float = 24 * 3600.0,
         timeout: float = 10.0,
         poll_interval: float = 2.0,
         clock: Callable[[], datetime],
+        rng: random.Random | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.store = store
         self.base_delay, self.max_delay, self.max_attempts = base_delay, max_delay, max_attempts
+        self.jitter, self.secret_grace = jitter, secret_grace
         self.timeout, self.poll_interval = timeout, poll_interval
         # The product's clock: it advances in real time even when pinned, so backoff waits real
         # seconds, and delivery times agree with the returns they report.
         self.clock = clock
+        # Jitter only spreads retries out; tests pass a seeded generator to know the schedule.
+        self.rng = rng or random.Random()
         self._transport = transport
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -82,7 +89,7 @@ class WebhookService:
             raise ValueError("url must be an http:// or https:// URL.")
         row = WebhookSubscriptionRow(
             id="whk_" + secrets.token_hex(8), url=url, events=sorted(set(events)),
-            secret="whsec_" + secrets.token_urlsafe(24), active=True, created_at=self.clock(),
+            secret=new_secret(), active=True, created_at=self.clock(),
         )  # fmt: skip
         with self.store.writing() as s:
             s.add(row)
@@ -90,8 +97,34 @@ class WebhookService:
 
     @staticmethod
     def _public(row: WebhookSubscriptionRow) -> dict[str, Any]:
-        return {"id": row.id, "url": row.url, "events": list(row.events), "active": row.active,
-                "created_at": row.created_at.isoformat()}  # fmt: skip
+        return webhook_admin.public(row)
+
+    def delete(self, subscription_id: str) -> dict[str, Any]:
+        """Remove a subscription with its deliveries; KeyError when there is none."""
+        return webhook_admin.delete(self.store, subscription_id)
+
+    def rotate_secret(self, subscription_id: str) -> dict[str, Any]:
+        """A new signing secret (in the answer, only there); the old one co-signs for the grace."""
+        return webhook_admin.rotate(self.store, subscription_id, self.clock(), self.secret_grace)
+
+    def redeliver(self, delivery_id: str) -> dict[str, Any]:
+        """One more attempt of a delivery, now, whatever its state; KeyError when unknown."""
+        found = webhook_admin.redeliver(self.store, delivery_id, self.clock())
+        self.wake()
+        return found
+
+    # Retry schedule ---------------------------------------------------------------------
+    def nominal_delay(self, failures: int) -> float:
+        """The wait after the n-th failed scheduled attempt, before jitter."""
+        return min(self.max_delay, self.base_delay * 2 ** (failures - 1))
+
+    def retry_delay(self, failures: int) -> float:
+        spread = self.rng.uniform(-self.jitter, self.jitter) if self.jitter else 0.0
+        return self.nominal_delay(failures) * (1 + spread)
+
+    def schedule(self) -> list[float]:
+        """Nominal waits between the attempts of a delivery that keeps failing (for the docs)."""
+        return [self.nominal_delay(n) for n in range(1, self.max_attempts)]
 
     def subscriptions(self) -> list[dict[str, Any]]:
         with self.store.reading() as s:
@@ -121,25 +154,7 @@ class WebhookService:
         return count
 
     def deliveries(self, subscription_id: str | None = None) -> list[dict[str, Any]]:
-        query = sa.select(WebhookDeliveryRow).order_by(WebhookDeliveryRow.created_at)
-        if subscription_id:
-            query = query.where(WebhookDeliveryRow.subscription_id == subscription_id)
-        with self.store.reading() as s:
-            out = []
-            for row in s.scalars(query):
-                attempts = s.scalars(
-                    sa.select(WebhookAttemptRow).where(WebhookAttemptRow.delivery_id == row.id)
-                    .order_by(WebhookAttemptRow.id)
-                ).all()  # fmt: skip
-                out.append({
-                    "id": row.id, "subscription_id": row.subscription_id, "event": row.event,
-                    "status": row.status, "attempts": row.attempts, "last_error": row.last_error,
-                    "next_attempt_at": row.next_attempt_at.isoformat(),
-                    "delivered_at": row.delivered_at.isoformat() if row.delivered_at else None,
-                    "log": [{"at": a.at.isoformat(), "status_code": a.status_code, "error": a.error,
-                             "duration_ms": a.duration_ms} for a in attempts],
-                })  # fmt: skip
-            return out
+        return webhook_admin.deliveries(self.store, subscription_id)
 
     # Sender -----------------------------------------------------------------------------
     def wake(self) -> None:
@@ -197,7 +212,10 @@ class WebhookService:
         return max(0.01, min(self.poll_interval, (nxt - self.clock()).total_seconds()))
 
     async def run_once(self) -> int:
-        """Send every due delivery once; returns how many were attempted."""
+        return await self.deliver_due()
+
+    async def deliver_due(self) -> int:
+        """Send every delivery due by the clock once; returns how many were attempted."""
         claimed = await asyncio.to_thread(self._claim_due)
         if not claimed:
             return 0
@@ -209,7 +227,7 @@ class WebhookService:
                 await client.aclose()
         return len(claimed)
 
-    def _claim_due(self, limit: int = 50) -> list[tuple[str, str, str, str, str]]:
+    def _claim_due(self, limit: int = 50) -> list[Job]:
         """Lease due deliveries (an optimistic update) so two senders never send the same one."""
         now = self.clock()
         lease = now + timedelta(seconds=self.timeout * 3)
@@ -218,12 +236,17 @@ class WebhookService:
             rows = s.execute(
                 sa.select(WebhookDeliveryRow.id, WebhookDeliveryRow.next_attempt_at,
                           WebhookDeliveryRow.event, WebhookDeliveryRow.body,
-                          WebhookSubscriptionRow.url, WebhookSubscriptionRow.secret)
+                          WebhookSubscriptionRow.url, WebhookSubscriptionRow.secret,
+                          WebhookSubscriptionRow.previous_secret,
+                          WebhookSubscriptionRow.previous_secret_expires_at)
                 .join(WebhookSubscriptionRow)
                 .where(WebhookDeliveryRow.status == "pending", WebhookDeliveryRow.next_attempt_at <= now)
                 .order_by(WebhookDeliveryRow.next_attempt_at).limit(limit)
             ).all()  # fmt: skip
-            for did, due, event, body, url, secret in rows:
+            for did, due, event, body, url, secret, previous, expires in rows:
+                signing = (
+                    (secret, previous) if previous and expires and expires > now else (secret,)
+                )
                 result = s.execute(
                     sa.update(WebhookDeliveryRow)
                     .where(WebhookDeliveryRow.id == did, WebhookDeliveryRow.next_attempt_at == due)
@@ -232,17 +255,19 @@ class WebhookService:
                 assert isinstance(result, sa.CursorResult)  # what an UPDATE returns
                 claimed = result.rowcount
                 if claimed:
-                    jobs.append((did, event, body, url, secret))
+                    jobs.append((did, event, body, url, signing))
         return jobs
 
-    async def _send(self, client: httpx.AsyncClient, did: str, event: str, body: str, url: str, secret: str) -> None:  # fmt: skip
+    async def _send(self, client: httpx.AsyncClient, did: str, event: str, body: str, url: str, signing: tuple[str, ...]) -> None:  # fmt: skip
         raw = body.encode()
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "shopdesk-webhooks/1",
             "X-Shopdesk-Event": event,
             "X-Shopdesk-Delivery": did,
-            "X-Shopdesk-Signature": sign(secret, raw),
+            # Signed at the attempt, not at enqueue: the timestamp is this attempt's, and a
+            # rotated secret applies to every attempt after the rotation.
+            **signed_headers(did, self.clock(), raw, signing),
         }
         started = time.perf_counter()
         code: int | None = None
@@ -263,12 +288,12 @@ class WebhookService:
             row = s.get(WebhookDeliveryRow, did)
             if row is None:
                 return
+            manual = row.redeliver_requested_at is not None
             row.attempts += 1
-            s.add(
-                WebhookAttemptRow(
-                    delivery_id=did, at=now, status_code=code, error=error, duration_ms=ms
-                )
-            )
+            row.manual_attempts += int(manual)
+            row.redeliver_requested_at = None
+            s.add(WebhookAttemptRow(delivery_id=did, at=now, status_code=code, error=error,
+                                    duration_ms=ms, manual=manual))  # fmt: skip
             if error is None:
                 row.status, row.delivered_at, row.last_error = "delivered", now, None
                 log.info(
@@ -276,14 +301,16 @@ class WebhookService:
                 )
                 return
             row.last_error = error
-            if row.attempts >= self.max_attempts:
+            failures = row.attempts - row.manual_attempts  # staff's extra tries use up nothing
+            if failures >= self.max_attempts or (manual and row.delivered_at is not None):
                 row.status = "failed"
-                log.warning(
-                    "webhook %s failed for good after %d attempts: %s", did, row.attempts, error
-                )
+                log.warning("webhook %s failed for good after %d attempts: %s", did, row.attempts, error)  # fmt: skip
                 return
-            delay = min(self.max_delay, self.base_delay * 2 ** (row.attempts - 1))
+            delay = self.retry_delay(failures)
             row.next_attempt_at = now + timedelta(seconds=delay)
             log.warning(
-                "webhook %s attempt %d failed (%s); retry in %.2fs", did, row.attempts, error, delay
+                "webhook %s attempt %d failed (%s); retry in %.0fs", did, row.attempts, error, delay
             )
+
+
+__all__ = ["EVENTS", "WebhookService", "sign", "verify"]

@@ -195,7 +195,9 @@ class WebhookSubscriptionRow(Base):
     # After a rotation the old secret also signs (a second `webhook-signature` value) until it
     # expires, so a receiver can deploy the new secret without dropping deliveries.
     previous_secret: Mapped[str | None] = mapped_column(sa.String(100), nullable=True)
-    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), nullable=True
+    )
     secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
