@@ -196,7 +196,9 @@ def test_label_files_are_served_only_by_their_random_name(
     r = client.get(f"/labels/{label.path.name}")
     assert r.status_code == 200
     assert r.content == label.path.read_bytes()
-    assert r.headers["content-disposition"] == f'attachment; filename="return-label-{rma["id"]}.pdf"'
+    assert (
+        r.headers["content-disposition"] == f'attachment; filename="return-label-{rma["id"]}.pdf"'
+    )
     assert len(PdfReader(label.path).pages) == 1
     assert client.get("/labels/nothing-here-at-all-000000.pdf").status_code == 404
     assert client.get("/labels/..%2Fshopdesk.db").status_code == 404
