@@ -36,9 +36,7 @@ def _delivery(row: WebhookDeliveryRow, attempts: list[WebhookAttemptRow]) -> dic
 
 
 def deliveries(store: OrderStore, subscription_id: str | None = None) -> list[dict[str, Any]]:
-    query = sa.select(WebhookDeliveryRow).order_by(
-        WebhookDeliveryRow.created_at, WebhookDeliveryRow.id
-    )
+    query = sa.select(WebhookDeliveryRow).order_by(WebhookDeliveryRow.created_at)
     if subscription_id:
         query = query.where(WebhookDeliveryRow.subscription_id == subscription_id)
     with store.reading() as s:

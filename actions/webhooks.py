@@ -116,7 +116,7 @@ class WebhookService:
     # Retry schedule ---------------------------------------------------------------------
     def nominal_delay(self, failures: int) -> float:
         """The wait after the n-th failed scheduled attempt, before jitter."""
-        return min(self.max_delay, self.base_delay * 2 ** (failures - 1))
+        return float(min(self.max_delay, self.base_delay * 2.0 ** (failures - 1)))
 
     def retry_delay(self, failures: int) -> float:
         spread = self.rng.uniform(-self.jitter, self.jitter) if self.jitter else 0.0
@@ -231,7 +231,7 @@ class WebhookService:
         """Lease due deliveries (an optimistic update) so two senders never send the same one."""
         now = self.clock()
         lease = now + timedelta(seconds=self.timeout * 3)
-        jobs = []
+        jobs: list[Job] = []
         with self.store.writing() as s:
             rows = s.execute(
                 sa.select(WebhookDeliveryRow.id, WebhookDeliveryRow.next_attempt_at,
