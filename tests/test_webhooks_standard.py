@@ -20,6 +20,7 @@ from actions.clock import Clock
 from actions.policy import evaluate_line
 from actions.registry import load_registry
 from actions.services import ActionServices, build_services
+from actions.webhook_signing import signed_headers
 from actions.webhooks import verify
 from agent.app.background import BackgroundServer
 from agent.app.settings import Settings
@@ -252,3 +253,11 @@ async def test_a_deleted_subscription_gets_nothing_more(admin: Admin) -> None:
         assert (await admin.http.delete("/v1/webhooks/whk_x", headers={"Authorization": "x"})).status_code == 401  # fmt: skip
     finally:
         receiver.close()
+
+
+def test_a_secret_from_before_standard_webhooks_still_signs_both_ways() -> None:
+    legacy = "whsec_" + "Ab-_" * 8  # token_urlsafe, as subscriptions were made before
+    headers = signed_headers("dlv_1", NOW, b'{"id":"dlv_1"}', [legacy])
+    assert verify(legacy, b'{"id":"dlv_1"}', headers["X-Shopdesk-Signature"])
+    assert headers["webhook-signature"].startswith("v1,")
+    assert headers["webhook-timestamp"] == str(int(NOW.timestamp()))
