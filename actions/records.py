@@ -7,6 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
+from actions.countries import country_name
+
 OrderStatus = Literal["pending", "processing", "shipped", "delivered", "cancelled"]
 
 
@@ -29,8 +31,6 @@ class Address:
     region: str | None = None
 
     def lines(self) -> tuple[str, ...]:
-        from actions.countries import country_name
-
         city = ", ".join(part for part in (self.city, self.region) if part)
         return tuple(
             line

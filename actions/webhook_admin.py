@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from actions.store.models import WebhookAttemptRow, WebhookDeliveryRow, WebhookSubscriptionRow
 from actions.store.orders import OrderStore
@@ -53,7 +54,7 @@ def deliveries(store: OrderStore, subscription_id: str | None = None) -> list[di
         return [_delivery(row, attempts[row.id]) for row in rows]
 
 
-def _subscription(s: sa.orm.Session, subscription_id: str) -> WebhookSubscriptionRow:
+def _subscription(s: Session, subscription_id: str) -> WebhookSubscriptionRow:
     row = s.get(WebhookSubscriptionRow, subscription_id, with_for_update=True)
     if row is None:
         raise KeyError(f"There is no webhook subscription {subscription_id}.")
