@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ws_helpers import CannedKnowledge, Client
+from tests.ws_helpers import CannedKnowledge, Client
 
 from agent.app.background import BackgroundServer
 from agent.app.server import build_app
