@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.ws_helpers import CannedKnowledge, Client
-
 from agent.app.background import BackgroundServer
 from agent.app.server import build_app
 from agent.app.settings import Settings
+from tests.ws_helpers import CannedKnowledge, Client
 
 DEMO_NOW = datetime(2026, 11, 21, 17, 0, tzinfo=UTC)
 HANNAH = "hannah.schultz@example.com"  # owns WK-1009, shipped with this tracking number:

@@ -27,10 +27,10 @@ from agent.app.services import open_services
 from agent.app.settings import Settings
 from agent.app.state import AppState, ShopdeskApp
 from agent.chat.endpoint import chat_endpoint
-from agent.chat.model_budget import BudgetedModel
 from agent.chat.limits import Throttle
-from agent.chat.verification_setup import identity_gate
+from agent.chat.model_budget import BudgetedModel
 from agent.chat.sessions import SessionManager
+from agent.chat.verification_setup import identity_gate
 from agent.console import app as console
 from agent.console.inbox import Inbox
 from agent.console.staff import StaffAuth

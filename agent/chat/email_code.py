@@ -117,7 +117,9 @@ class EmailCodes:
         note = {"role": "system-note", "content": f"Shopper verified by emailed code: {code.email}"}
         await self.conversations.acall(self.conversations.append, session.id, "system-note", note)
         # The lookup the code was for, now as the verified shopper: the order they asked about.
-        manager.run_action(session, "lookup_order", {"order_id": code.order_id, "email": code.email})
+        manager.run_action(
+            session, "lookup_order", {"order_id": code.order_id, "email": code.email}
+        )
 
     async def _wrong(self, conv_id: str, code: PendingCode, status: CodeStatus | None) -> str:
         failure = await self.gate.count_failure(conv_id, _attempt(code))
@@ -131,7 +133,9 @@ class EmailCodes:
             )
         left = self.settings.verification_code_tries - code.tries - 1
         tries = "1 try" if left == 1 else f"{left} tries"
-        return f"That code doesn't match ({tries} left). Could you check the email and type it again?"
+        return (
+            f"That code doesn't match ({tries} left). Could you check the email and type it again?"
+        )
 
     def _expired(self) -> str:
         return (

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from actions.verification import CLIENT_ADDRESS
 from agent.app.settings import Settings
 from agent.chat import lead_form
 from agent.chat.events import (
@@ -30,7 +31,6 @@ from agent.chat.events import (
     UserMessage,
     parse_client_event,
 )
-from actions.verification import CLIENT_ADDRESS
 from agent.chat.identity import normalize_email, verify_signature
 from agent.chat.limits import Throttle, client_address, origin_allowed
 from agent.chat.sessions import INTERNAL_ERROR, Session, SessionManager

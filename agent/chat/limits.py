@@ -85,8 +85,12 @@ class Rules:
             address_failures=Rule.of(
                 "address-failures", settings.limit_verification_failures_per_address
             ),
-            order_failures=Rule.of("order-failures", settings.limit_verification_failures_per_order),
-            email_failures=Rule.of("email-failures", settings.limit_verification_failures_per_email),
+            order_failures=Rule.of(
+                "order-failures", settings.limit_verification_failures_per_order
+            ),
+            email_failures=Rule.of(
+                "email-failures", settings.limit_verification_failures_per_email
+            ),
             model_calls=Rule.of("model-calls", settings.limit_model_calls),
         )
 
@@ -181,9 +185,7 @@ def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:
     return any(ip in network for network in trusted)
 
 
-def client_address(
-    peer: str | None, forwarded_for: str | None, trusted: Sequence[Network]
-) -> str:
+def client_address(peer: str | None, forwarded_for: str | None, trusted: Sequence[Network]) -> str:
     """The address limits count against: the socket's peer, unless the peer is a trusted proxy.
 
     Behind trusted proxies the client is the rightmost `X-Forwarded-For` entry that is not itself a

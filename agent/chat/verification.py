@@ -45,7 +45,7 @@ class VerificationCodeSender(Protocol):
 
 
 def mask_email(email: str) -> str:
-    """"hannah.schultz@example.com" → "h•••@example.com": enough to recognise, not to harvest."""
+    """Enough of an email to recognise, not to harvest: hannah@example.com → h•••@example.com."""
     local, _, domain = email.partition("@")
     return f"{local[:1]}•••@{domain}" if domain else "•••"
 

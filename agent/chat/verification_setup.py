@@ -29,7 +29,9 @@ def identity_gate(
     gate = VerificationGate(settings, throttle, conversations, staff=staff)
     if settings.verification != "email_code":
         return gate, None
-    codes = EmailCodes(gate, CodeStore(conversations, settings.secret), sender or LoggingCodeSender())
+    codes = EmailCodes(
+        gate, CodeStore(conversations, settings.secret), sender or LoggingCodeSender()
+    )
     gate.codes = codes
     return gate, codes
 
