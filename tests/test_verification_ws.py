@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agent.chat.verification import OFFER_PERSON
+from agent.chat.verification import OFFER_PERSON, UNAVAILABLE
 from tests.console_helpers import sign_in
 from tests.throttle_helpers import (
     HANNAH,
@@ -130,3 +130,14 @@ async def test_enumeration_from_one_address_never_finds_another_shoppers_order(
     assert not any(e["type"] == "action_finished" and e["ok"] for e in seen)
     assert LOCKED in everything
     assert refused_conversations == 200 - 60  # the default: 60 new conversations in 10 minutes
+
+
+async def test_with_the_limit_counters_down_chat_goes_on_but_no_order_is_guessed(
+    make_server,
+) -> None:
+    srv = make_server(rate_limit_storage="redis://127.0.0.1:1")  # nothing listens there
+    async with client(srv.ws_url) as c:
+        assert (await c.hello())["type"] == "ready"
+        events = await c.say(f"where is my order WK-1009? my email is {HANNAH}")
+    assert events[-1]["text"] == UNAVAILABLE
+    assert HANNAH_TRACKING not in texts(events)

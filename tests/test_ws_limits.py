@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from agent.app.settings import Settings
 from agent.chat.limits import (
+    CountersUnavailable,
     Rule,
     Rules,
     Throttle,
@@ -44,6 +47,17 @@ async def test_a_refused_message_is_told_in_words_with_the_window() -> None:
     refused = await throttle.message("c3", "198.51.100.7")
     assert refused is not None and "wait 5 minutes" in refused
     assert await throttle.message("c3", "198.51.100.8") is None  # another client
+
+
+async def test_without_its_counters_the_chat_goes_on_but_no_lookup_is_tried() -> None:
+    rules = Rules.from_settings(Settings())
+    throttle = Throttle(rules, open_storage("redis://127.0.0.1:1"))  # nothing listens there
+    assert await throttle.message("c1", "198.51.100.7") is None  # capacity limits fail open
+    assert await throttle.new_conversation("198.51.100.7") is None
+    with pytest.raises(CountersUnavailable):  # guessing limits fail closed
+        await throttle.test(rules.email_failures, "ada@example.com")
+    with pytest.raises(CountersUnavailable):
+        await throttle.hit(rules.order_failures, "1001")
 
 
 def test_limit_windows_read_as_words() -> None:

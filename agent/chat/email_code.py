@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING
 from actions.context import ActionError
 from actions.records import Order
 from agent.chat.events import AssistantMessage
+from agent.chat.limits import CountersUnavailable
 from agent.chat.verification import (
     OFFER_PERSON,
+    UNAVAILABLE,
     Attempt,
     VerificationCodeSender,
     VerificationGate,
@@ -90,14 +92,24 @@ class EmailCodes:
         if pending is None:
             return False
         await manager.store_user_message(session, TYPED_CODE)
+        try:
+            await self._check(manager, session, pending, code)
+        except CountersUnavailable:
+            await self._reply(session, UNAVAILABLE)
+        return True
+
+    async def _check(
+        self, manager: SessionManager, session: Session, pending: PendingCode, code: str
+    ) -> None:
+        store = self.conversations
         locked = await self.gate.locked(_attempt(pending))
         if locked is not None:  # wrong codes (or order numbers) used up a counter: no more tries
             await self._reply(session, self.gate.lock_error(locked).message)
-            return True
+            return
         if pending.expires_at <= self.settings.clock():
             await store.acall(self.codes.close, pending.id, CodeStatus.REPLACED)
             await self._reply(session, self._expired())
-            return True
+            return
         correct = self.codes.matches(pending, code)
         status = await store.acall(
             self.codes.record_try,
@@ -109,7 +121,6 @@ class EmailCodes:
             await self._verified(manager, session, pending)
         else:
             await self._reply(session, await self._wrong(session.id, pending, status))
-        return True
 
     async def _verified(self, manager: SessionManager, session: Session, code: PendingCode) -> None:
         await self.conversations.acall(self.conversations.set_customer, session.id, code.email)

@@ -14,6 +14,7 @@ Message length, frame size and idle timeout are plain comparisons done where the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
@@ -22,11 +23,13 @@ from urllib.parse import urlsplit
 import limits
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
 from limits.storage import storage_from_string
 
 from agent.app.settings import Settings
 
 Network = IPv4Network | IPv6Network
+log = logging.getLogger("shopdesk.limits")
 
 
 def window_words(item: limits.RateLimitItem) -> str:
@@ -42,14 +45,18 @@ def window_words(item: limits.RateLimitItem) -> str:
 
 @dataclass(frozen=True)
 class Rule:
-    """One counted limit: its name (the first part of every counter key) and its allowance."""
+    """One counted limit: its name (the first part of every counter key) and its allowance.
+
+    When the counters cannot be reached (Redis down), a rule that guards against guessing fails
+    closed (nothing is tried), and one that guards capacity fails open (the chat keeps working)."""
 
     name: str
     item: limits.RateLimitItem
+    fail_closed: bool = False
 
     @classmethod
-    def of(cls, name: str, text: str) -> Rule:
-        return cls(name, limits.parse(text))
+    def of(cls, name: str, text: str, *, fail_closed: bool = False) -> Rule:
+        return cls(name, limits.parse(text), fail_closed)
 
     @property
     def amount(self) -> int:
@@ -83,13 +90,15 @@ class Rules:
                 "address-conversations", settings.limit_new_conversations_per_address
             ),
             address_failures=Rule.of(
-                "address-failures", settings.limit_verification_failures_per_address
+                "address-failures",
+                settings.limit_verification_failures_per_address,
+                fail_closed=True,
             ),
             order_failures=Rule.of(
-                "order-failures", settings.limit_verification_failures_per_order
+                "order-failures", settings.limit_verification_failures_per_order, fail_closed=True
             ),
             email_failures=Rule.of(
-                "email-failures", settings.limit_verification_failures_per_email
+                "email-failures", settings.limit_verification_failures_per_email, fail_closed=True
             ),
             model_calls=Rule.of("model-calls", settings.limit_model_calls),
         )
@@ -98,11 +107,17 @@ class Rules:
 def open_storage(uri: str) -> Storage:
     """`memory://` or `redis://…` (the redis-py asyncio client) as a `limits` async storage."""
     if uri.startswith(("redis://", "rediss://")):
-        storage = storage_from_string(f"async+{uri}", implementation="redispy")
+        storage = storage_from_string(
+            f"async+{uri}", implementation="redispy", wrap_exceptions=True
+        )
     else:
         storage = storage_from_string(f"async+{uri}")
     assert isinstance(storage, Storage)  # the async+ schemes give async storages
     return storage
+
+
+class CountersUnavailable(Exception):
+    """A fail-closed rule could not be counted: what it guards must not be tried now."""
 
 
 class Throttle:
@@ -159,11 +174,24 @@ class Throttle:
 
     async def hit(self, rule: Rule, key: str) -> bool:
         """Count one event against `rule` for `key`; False (and nothing counted) when none is left."""
-        return await self._strategy.hit(rule.item, self.prefix, rule.name, key)
+        try:
+            return await self._strategy.hit(rule.item, self.prefix, rule.name, key)
+        except StorageError:
+            return self._unreachable(rule)
 
     async def test(self, rule: Rule, key: str) -> bool:
         """Whether one more event would be allowed now (counts nothing)."""
-        return await self._strategy.test(rule.item, self.prefix, rule.name, key)
+        try:
+            return await self._strategy.test(rule.item, self.prefix, rule.name, key)
+        except StorageError:
+            return self._unreachable(rule)
+
+    def _unreachable(self, rule: Rule) -> bool:
+        log.error("rate limit storage unreachable; %s fails %s", rule.name,
+                  "closed" if rule.fail_closed else "open", exc_info=True)  # fmt: skip
+        if rule.fail_closed:
+            raise CountersUnavailable(rule.name)
+        return True
 
     async def clear(self, rule: Rule, key: str) -> None:
         await self._strategy.clear(rule.item, self.prefix, rule.name, key)
@@ -250,6 +278,7 @@ def _host_port(host_header: str, default_port: str) -> str:
 
 
 __all__ = [
+    "CountersUnavailable",
     "Rule",
     "Rules",
     "Throttle",

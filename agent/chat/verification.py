@@ -24,7 +24,7 @@ from actions.records import Order
 from actions.verification import CLIENT_ADDRESS
 from agent.app.settings import Settings
 from agent.chat.identity import normalize_email
-from agent.chat.limits import Rule, Throttle
+from agent.chat.limits import CountersUnavailable, Rule, Throttle
 from agent.store.conversations import ConversationStore
 
 log = logging.getLogger("shopdesk.verification")
@@ -36,6 +36,9 @@ SIGNED_ONLY = (
     "one up by order number and email. Please sign in to your account there and open this chat "
     f"again. {OFFER_PERSON}"
 )
+
+# Only when the limit counters (Redis) cannot be reached: no guess goes uncounted.
+UNAVAILABLE = f"I can't check orders right now; please try again in a few minutes. {OFFER_PERSON}"
 
 
 class VerificationCodeSender(Protocol):
@@ -102,12 +105,18 @@ class VerificationGate:
     async def before_lookup(self, ctx: ActionContext, order_id: str, email: str) -> None:
         if self.mode == "signed" and not ctx.customer_email:
             raise ActionError("signed_in_only", SIGNED_ONLY)
-        locked = await self.locked(Attempt.of(order_id, email))
+        try:
+            locked = await self.locked(Attempt.of(order_id, email))
+        except CountersUnavailable:
+            raise ActionError("verification_unavailable", UNAVAILABLE) from None
         if locked is not None:
             raise self.lock_error(locked)
 
     async def lookup_failed(self, ctx: ActionContext, order_id: str, email: str) -> ActionError:
-        return await self.count_failure(ctx.conversation_id, Attempt.of(order_id, email))
+        try:
+            return await self.count_failure(ctx.conversation_id, Attempt.of(order_id, email))
+        except CountersUnavailable:
+            return ActionError("verification_unavailable", UNAVAILABLE)
 
     async def lookup_matched(self, ctx: ActionContext, order: Order, email: str) -> None:
         owner = normalize_email(order.customer.email)
@@ -186,6 +195,7 @@ class CodeIssuer(Protocol):
 __all__ = [
     "OFFER_PERSON",
     "SIGNED_ONLY",
+    "UNAVAILABLE",
     "Attempt",
     "CodeIssuer",
     "LoggingCodeSender",
