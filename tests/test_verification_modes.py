@@ -135,6 +135,20 @@ async def test_wrong_email_codes_count_towards_the_email_lock(make_server) -> No
         assert HANNAH_TRACKING not in texts(after)
 
 
+async def test_codes_sent_to_one_email_are_limited_so_its_inbox_is_not_flooded(
+    make_server,
+) -> None:
+    srv, inbox = make_server(verification="email_code", limit_codes_per_email="2 per hour")
+    async with client(srv.ws_url) as c:
+        await c.hello()
+        for _ in range(2):
+            assert (await answer(c, ASK)).startswith("To keep your order private")
+        third = await answer(c, ASK)
+    assert third.startswith("I've already sent several codes to h•••@example.com; please use the")
+    assert "ask again in an hour" in third
+    assert len(inbox.sent) == 2
+
+
 async def test_signed_mode_refuses_order_and_email_in_words(make_server) -> None:
     srv, _ = make_server(verification="signed")
     async with client(srv.ws_url) as c:

@@ -129,6 +129,7 @@ class Settings(BaseSettings):
     limit_verification_failures_per_order: str = Field("5 per 15 minutes")
     limit_verification_failures_per_email: str = Field("5 per 15 minutes")
     limit_model_calls: str = Field("600 per minute", description="Global budget of model calls")
+    limit_codes_per_email: str = Field("5 per hour", description="Email codes sent to one address")
     verification: Literal["order_email", "email_code", "signed"] = Field(
         "order_email",
         description="How a guest proves who they are: order number + email; that plus a code "
@@ -156,6 +157,7 @@ class Settings(BaseSettings):
         "limit_verification_failures_per_order",
         "limit_verification_failures_per_email",
         "limit_model_calls",
+        "limit_codes_per_email",
     )
     @classmethod
     def _limit(cls, value: str) -> str:

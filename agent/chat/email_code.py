@@ -62,6 +62,13 @@ class EmailCodes:
         self.conversations = gate.conversations
 
     async def send(self, conv_id: str, order: Order, email: str) -> ActionError:
+        rule = self.gate.rules.codes_sent
+        if not await self.gate.throttle.hit(rule, email):  # a shopper's inbox is not a target
+            return ActionError(
+                "verification_code_limit",
+                f"I've already sent several codes to {mask_email(email)}; please use the newest "
+                f"one, or ask again in {rule.window}. {OFFER_PERSON}",
+            )
         code = f"{secrets.randbelow(1_000_000):06d}"
         minutes = self.settings.verification_code_minutes
         expires = self.settings.clock() + timedelta(minutes=minutes)
@@ -87,16 +94,19 @@ class EmailCodes:
         code = code_in(text)
         if code is None:
             return False
-        store = self.conversations
-        pending = await store.acall(self.codes.pending, session.id)
-        if pending is None:
-            return False
-        await manager.store_user_message(session, TYPED_CODE)
+        session.starting = True  # one message at a time, as for any other (sessions.py)
         try:
-            await self._check(manager, session, pending, code)
-        except CountersUnavailable:
-            await self._reply(session, UNAVAILABLE)
-        return True
+            pending = await self.conversations.acall(self.codes.pending, session.id)
+            if pending is None:
+                return False
+            await manager.store_user_message(session, TYPED_CODE)
+            try:
+                await self._check(manager, session, pending, code)
+            except CountersUnavailable:
+                await self._reply(session, UNAVAILABLE)
+            return True
+        finally:
+            session.starting = False
 
     async def _check(
         self, manager: SessionManager, session: Session, pending: PendingCode, code: str

@@ -78,6 +78,7 @@ class Rules:
     order_failures: Rule
     email_failures: Rule
     model_calls: Rule
+    codes_sent: Rule
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Rules:
@@ -101,6 +102,7 @@ class Rules:
                 "email-failures", settings.limit_verification_failures_per_email, fail_closed=True
             ),
             model_calls=Rule.of("model-calls", settings.limit_model_calls),
+            codes_sent=Rule.of("codes-sent", settings.limit_codes_per_email),
         )
 
 

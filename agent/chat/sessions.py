@@ -59,11 +59,10 @@ class SessionInbox(Protocol):
 
 
 class TypedCode(Protocol):
-    """Reads a verification code the shopper types, before any turn (agent.chat.email_code)."""
+    """Reads a verification code the shopper types, before any turn (agent.chat.email_code);
+    True when `text` was one and has been answered."""
 
-    async def answer(self, manager: SessionManager, session: Session, text: str) -> bool:
-        """True when `text` was a code and has been answered."""
-        ...
+    async def answer(self, manager: SessionManager, session: Session, text: str) -> bool: ...
 
 
 class Session:
@@ -186,13 +185,8 @@ class SessionManager:
             return ErrorEvent(
                 code="busy", message="Still working on your last message; send this one after."
             )
-        if self.codes is not None:
-            session.starting = True
-            try:
-                if await self.codes.answer(self, session, text):
-                    return None
-            finally:
-                session.starting = False
+        if self.codes is not None and await self.codes.answer(self, session, text):
+            return None
         message = {"role": "user", "content": text}
         session.starting = True
         try:
