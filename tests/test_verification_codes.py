@@ -57,3 +57,13 @@ def test_a_code_is_spent_after_its_tries_and_a_new_one_replaces_the_old(database
     assert statuses == [CodeStatus.PENDING, CodeStatus.PENDING, CodeStatus.SPENT, None]
     assert codes.pending(conv) is None
     store.close()
+
+
+async def test_the_embedded_sender_logs_where_a_code_went_but_never_the_code(caplog) -> None:
+    from agent.chat.verification import LoggingCodeSender
+
+    with caplog.at_level("INFO", logger="shopdesk.verification"):
+        await LoggingCodeSender().send_code("hannah.schultz@example.com", "482913", "Willow & Kiln")
+    logged = caplog.text
+    assert "h•••@example.com" in logged
+    assert "482913" not in logged and "hannah.schultz" not in logged
