@@ -199,7 +199,8 @@ class Throttle:
         await self._strategy.clear(rule.item, self.prefix, rule.name, key)
 
     async def reset(self) -> None:
-        """Forget every counter (tests that need a new window; an operator's "unlock all")."""
+        """Forget every counter (tests that need a new window; an operator's "unlock all").
+        On Redis this clears every `limits` counter on that server, other stores' too."""
         await self.storage.reset()
 
 
