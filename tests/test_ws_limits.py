@@ -92,3 +92,10 @@ def test_origins_our_own_configured_and_none_are_allowed_others_refused() -> Non
     assert not origin_allowed("null", "127.0.0.1:8000", allowed)
     assert not origin_allowed("http://shop.example", "x", allowed)  # scheme matters
     assert origin_allowed("https://anything.example", "x", ["*"])
+
+
+def test_the_busy_answer_names_the_default_window_as_a_minute() -> None:
+    from agent.chat.model_budget import busy_text
+
+    window = Rules.from_settings(Settings()).model_calls.window
+    assert busy_text(window).endswith("Your message is saved; please try again in a minute.")

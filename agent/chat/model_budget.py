@@ -13,10 +13,15 @@ from collections.abc import AsyncIterator
 from agent.chat.limits import Throttle
 from agent.models.base import Model, ModelRequest, ModelTurn
 
-BUSY_TEXT = (
-    "We're very busy right now, so I can't answer this moment. Your message is saved; "
-    "please try again in a minute."
-)
+
+def busy_text(window: str) -> str:
+    """What the shopper reads over budget; `window` in words ("a minute" by default)."""
+    return (
+        "We're very busy right now, so I can't answer this moment. Your message is saved; "
+        f"please try again in {window}."
+    )
+
+
 BUDGET_MODEL_NAME = "shopdesk/busy"
 
 
@@ -28,12 +33,14 @@ class BudgetedModel:
         self.throttle = throttle
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[str | ModelTurn]:
-        if not await self.throttle.hit(self.throttle.rules.model_calls, "all"):
-            yield BUSY_TEXT
-            yield ModelTurn(text=BUSY_TEXT, tool_calls=[], model=BUDGET_MODEL_NAME)
+        rule = self.throttle.rules.model_calls
+        if not await self.throttle.hit(rule, "all"):
+            text = busy_text(rule.window)
+            yield text
+            yield ModelTurn(text=text, tool_calls=[], model=BUDGET_MODEL_NAME)
             return
         async for item in self.model.stream(request):
             yield item
 
 
-__all__ = ["BUSY_TEXT", "BudgetedModel"]
+__all__ = ["BudgetedModel", "busy_text"]
