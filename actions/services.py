@@ -16,6 +16,7 @@ from actions.workflow import ReturnsWorkflow
 
 if TYPE_CHECKING:
     from actions.policy import Policy
+    from actions.verification import IdentityGate
 
 
 @dataclass
@@ -29,6 +30,8 @@ class ActionServices:
     data_dir: Path
     public_url: str
     clock: Callable[[], datetime]
+    # What a guest's lookup must also pass (throttles, email codes); the chat server sets it.
+    identity_gate: IdentityGate | None = None
 
     async def start(self) -> None:
         """Start the webhook sender (call from the server's lifespan)."""

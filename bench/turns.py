@@ -89,6 +89,10 @@ def serve(data: Path, port: int, through_litellm: bool) -> None:
         data=data,
         model=name,
         messages_per_minute=1_000_000,
+        # The closed-loop clients all come from loopback and spend no real model's budget.
+        limit_new_conversations_per_address="1000000 per minute",
+        limit_messages_per_address="1000000 per minute",
+        limit_model_calls="1000000 per minute",
         idle_timeout=3600,
     )
 

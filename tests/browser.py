@@ -147,6 +147,9 @@ def make_settings(data: Path, kb: Path, port: int, allowed_origins: list[str]) -
         port=port,
         allowed_origins=allowed_origins,
         messages_per_minute=200,
+        # One browser on loopback stands for many shoppers here: page loads are new conversations.
+        limit_new_conversations_per_address="1000 per minute",
+        limit_messages_per_address="1000 per minute",
     )
 
 

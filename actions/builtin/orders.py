@@ -111,8 +111,15 @@ async def lookup_order(
         order_id: The order number as the shopper gives it, e.g. "WK-1001" or "#1001".
         email: The email address the order was placed with.
     """
+    gate = ctx.services.identity_gate
+    if gate is not None:  # locked out, or this store accepts only signed-in shoppers
+        await gate.before_lookup(ctx, order_id, email)
     order = await read(ctx, ctx.services.store.order_for_customer, order_id, email)
     if order is None:
+        if gate is not None:
+            raise await gate.lookup_failed(ctx, order_id, email)
         raise ActionError("order_not_found", ORDER_NOT_FOUND)
+    if gate is not None:  # e.g. a code sent to the order's email must come back first
+        await gate.lookup_matched(ctx, order, email)
     ctx.customer_email = order.customer.email
     return summarize_order(ctx, order)

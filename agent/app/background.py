@@ -39,6 +39,9 @@ def uvicorn_options(settings: Any) -> dict[str, Any]:
         "lifespan": "on",
         "timeout_graceful_shutdown": 5,
         "backlog": 2048,
+        # uvicorn would otherwise rewrite the client address from X-Forwarded-For whenever the
+        # peer is 127.0.0.1; SHOPDESK_TRUSTED_PROXIES is the one rule (agent/chat/limits.py).
+        "proxy_headers": False,
     }
 
 

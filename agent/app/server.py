@@ -27,8 +27,10 @@ from agent.app.services import open_services
 from agent.app.settings import Settings
 from agent.app.state import AppState, ShopdeskApp
 from agent.chat.endpoint import chat_endpoint
-from agent.chat.limits import RateLimiter
+from agent.chat.limits import Throttle
+from agent.chat.model_budget import BudgetedModel
 from agent.chat.sessions import SessionManager
+from agent.chat.verification_setup import identity_gate
 from agent.console import app as console
 from agent.console.inbox import Inbox
 from agent.console.staff import StaffAuth
@@ -85,16 +87,18 @@ def _state(
     conversations: ConversationStore,
     model: Model,
 ) -> AppState:
+    throttle = Throttle.from_settings(settings)
     deps = AgentDeps(
         settings=settings,
         kb=kb if kb is not None else NoKnowledge(),
         registry=registry,
         services=services,
-        model=model,
+        model=BudgetedModel(model, throttle),  # the global budget of model calls
     )
     # Handoffs go to the inbox, and a conversation a person owns gets no AI turn.
     inbox = Inbox(conversations, services, settings)
     sessions = SessionManager(conversations, deps, grace_seconds=settings.idle_timeout, inbox=inbox)
+    services.identity_gate, sessions.codes = identity_gate(settings, throttle, conversations, inbox)
     staff_auth = StaffAuth(
         settings.staff_password, clock=settings.clock, lifetime=settings.staff_session_hours * 3600
     )
@@ -106,7 +110,7 @@ def _state(
         deps=deps,
         conversations=conversations,
         sessions=sessions,
-        rate_limiter=RateLimiter(settings.messages_per_minute, 60.0),
+        throttle=throttle,
         inbox=inbox,
         staff_auth=staff_auth,
     )

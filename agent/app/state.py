@@ -14,7 +14,7 @@ from starlette.types import Lifespan
 from actions.registry import ActionRegistry
 from actions.services import ActionServices
 from agent.app.settings import Settings
-from agent.chat.limits import RateLimiter
+from agent.chat.limits import Throttle
 from agent.chat.sessions import SessionManager
 from agent.console.inbox import Inbox
 from agent.console.staff import StaffAuth
@@ -31,7 +31,7 @@ class AppState:
     deps: AgentDeps
     conversations: ConversationStore
     sessions: SessionManager
-    rate_limiter: RateLimiter
+    throttle: Throttle  # every counted limit (agent/chat/limits.py)
     inbox: Inbox
     staff_auth: StaffAuth
     kb: KnowledgeBase | None = None  # opened by the lifespan unless the caller passed one

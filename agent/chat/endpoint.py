@@ -16,6 +16,7 @@ from typing import Protocol
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from actions.verification import CLIENT_ADDRESS
 from agent.app.settings import Settings
 from agent.chat import lead_form
 from agent.chat.events import (
@@ -31,7 +32,7 @@ from agent.chat.events import (
     parse_client_event,
 )
 from agent.chat.identity import normalize_email, verify_signature
-from agent.chat.limits import RateLimiter, origin_allowed
+from agent.chat.limits import Throttle, client_address, origin_allowed
 from agent.chat.sessions import INTERNAL_ERROR, Session, SessionManager
 from agent.store.conversations import ConversationRecord, ConversationStore
 
@@ -52,6 +53,10 @@ NOTICES = {
 }
 
 
+class Throttled(Exception):
+    """A limit refused what `hello` asked for; the message is the shopper's words."""
+
+
 class ChatState(Protocol):
     """What the endpoint needs of the app (agent.app.state.AppState has it)."""
 
@@ -62,7 +67,7 @@ class ChatState(Protocol):
     @property
     def sessions(self) -> SessionManager: ...
     @property
-    def rate_limiter(self) -> RateLimiter: ...
+    def throttle(self) -> Throttle: ...
 
 
 class ChatSocket:
@@ -73,7 +78,13 @@ class ChatSocket:
         self.settings = state.settings
         self.store: ConversationStore = state.conversations
         self.sessions: SessionManager = state.sessions
-        self.limiter: RateLimiter = state.rate_limiter
+        self.throttle: Throttle = state.throttle
+        client = websocket.client
+        self.address = client_address(
+            client.host if client else None,
+            websocket.headers.get("x-forwarded-for"),
+            self.throttle.trusted_proxies,
+        )
         self.session: Session | None = None
         self.open = True
 
@@ -95,6 +106,7 @@ class ChatSocket:
 
     # The frame loop ------------------------------------------------------------------------------
     async def run(self) -> None:
+        CLIENT_ADDRESS.set(self.address)  # the turns this socket starts count against it
         try:
             while self.open:
                 try:
@@ -164,7 +176,11 @@ class ChatSocket:
                 )
                 return
             email = normalize_email(event.identity.email)
-        record, resumed, notice = await self._conversation_for(event.conversation_id, email)
+        try:
+            record, resumed, notice = await self._conversation_for(event.conversation_id, email)
+        except Throttled as refused:
+            await self.error("rate_limited", str(refused))
+            return
         self.session = self.sessions.attach(record.id, record.customer_email, self.send_text)
         transcript = await self.store.acall(self.store.transcript, record.id)
         # Announced in ready, then re-sent as the event itself (a client that missed it acts on it).
@@ -199,6 +215,9 @@ class ChatSocket:
                 # Someone else is signed in now: never show them another shopper's conversation.
                 record, notice = None, "identity_changed"
         if record is None:
+            refused = await self.throttle.new_conversation(self.address)
+            if refused is not None:
+                raise Throttled(refused)
             record = await self.store.acall(self.store.create, email)
             if email:
                 await self._note(record.id, f"Shopper verified by signed identity: {email}")
@@ -229,10 +248,9 @@ class ChatSocket:
         if not text.strip():
             await self.error("empty_message", "The message is empty.")
             return
-        if not self.limiter.allow(self.session.id):
-            await self.error(
-                "rate_limited", "You're sending messages too quickly; please wait a moment."
-            )
+        refused = await self.throttle.message(self.session.id, self.address)
+        if refused is not None:
+            await self.error("rate_limited", refused)
             return
         problem = await self.sessions.user_message(self.session, text)
         if problem is not None:
@@ -253,7 +271,9 @@ class ChatSocket:
             await self.lead_error("no_conversation", "Send a hello event first.")
             return
         # Its own budget, so a form retry never costs the shopper a chat message.
-        if not self.limiter.allow(f"lead:{self.session.id}"):
+        if not await self.throttle.hit(
+            self.throttle.rules.conversation_messages, f"lead:{self.session.id}"
+        ):
             await self.lead_error(
                 "rate_limited", "That was sent too often; please wait a moment and try again."
             )

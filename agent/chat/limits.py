@@ -1,51 +1,241 @@
-"""Abuse limits for the chat socket: per-conversation message rate and allowed origins.
+"""Abuse limits for the chat: counted limits on the `limits` library, the client's address, and the
+allowed origins.
+
+Every counted limit (messages per conversation and per address, new conversations per address,
+verification failures per address, order number and email, the global model budget) is a `Rule`
+counted by one `Throttle` on a moving window. The counters live where
+`SHOPDESK_RATE_LIMIT_STORAGE` says: in this process by default, or on Redis so that every replica
+counts against the same limits. Windows are durations measured by the `limits` library itself
+(wall seconds), not readings of the product's clock: nothing a shopper sees is dated by them.
 
 Message length, frame size and idle timeout are plain comparisons done where the frame is read
-(agent/chat/endpoint.py); the two things here keep state or need parsing.
+(agent/chat/endpoint.py).
 """
 
 from __future__ import annotations
 
-import time
-from collections import deque
-from collections.abc import Callable, Iterable
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from urllib.parse import urlsplit
 
+import limits
+from limits.aio.storage import Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
+from limits.storage import storage_from_string
 
-class RateLimiter:
-    """At most `limit` events per `window` seconds per key (sliding window).
+from agent.app.settings import Settings
 
-    Memory stays bounded by the keys active in the last window: stale keys are swept as others arrive.
+Network = IPv4Network | IPv6Network
+log = logging.getLogger("shopdesk.limits")
+
+
+def window_words(item: limits.RateLimitItem) -> str:
+    """A window as a shopper reads it: "a minute", "15 minutes", "an hour"."""
+    seconds = item.get_expiry()
+    for size, one, many in ((86400, "a day", "days"), (3600, "an hour", "hours"),
+                            (60, "a minute", "minutes")):  # fmt: skip
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return one if count == 1 else f"{count} {many}"
+    return "a moment" if seconds < 60 else f"{seconds // 60} minutes"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One counted limit: its name (the first part of every counter key) and its allowance.
+
+    When the counters cannot be reached (Redis down), a rule that guards against guessing fails
+    closed (nothing is tried), and one that guards capacity fails open (the chat keeps working)."""
+
+    name: str
+    item: limits.RateLimitItem
+    fail_closed: bool = False
+
+    @classmethod
+    def of(cls, name: str, text: str, *, fail_closed: bool = False) -> Rule:
+        return cls(name, limits.parse(text), fail_closed)
+
+    @property
+    def amount(self) -> int:
+        return self.item.amount
+
+    @property
+    def window(self) -> str:
+        return window_words(self.item)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The limits a store runs with, read off its settings."""
+
+    conversation_messages: Rule
+    address_messages: Rule
+    address_conversations: Rule
+    address_failures: Rule
+    order_failures: Rule
+    email_failures: Rule
+    model_calls: Rule
+    codes_sent: Rule
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Rules:
+        return cls(
+            conversation_messages=Rule.of(
+                "conversation-messages", f"{settings.messages_per_minute} per minute"
+            ),
+            address_messages=Rule.of("address-messages", settings.limit_messages_per_address),
+            address_conversations=Rule.of(
+                "address-conversations", settings.limit_new_conversations_per_address
+            ),
+            address_failures=Rule.of(
+                "address-failures",
+                settings.limit_verification_failures_per_address,
+                fail_closed=True,
+            ),
+            order_failures=Rule.of(
+                "order-failures", settings.limit_verification_failures_per_order, fail_closed=True
+            ),
+            email_failures=Rule.of(
+                "email-failures", settings.limit_verification_failures_per_email, fail_closed=True
+            ),
+            model_calls=Rule.of("model-calls", settings.limit_model_calls),
+            codes_sent=Rule.of("codes-sent", settings.limit_codes_per_email),
+        )
+
+
+def open_storage(uri: str) -> Storage:
+    """`memory://` or `redis://…` (the redis-py asyncio client) as a `limits` async storage."""
+    if uri.startswith(("redis://", "rediss://")):
+        storage = storage_from_string(
+            f"async+{uri}", implementation="redispy", wrap_exceptions=True
+        )
+    else:
+        storage = storage_from_string(f"async+{uri}")
+    assert isinstance(storage, Storage)  # the async+ schemes give async storages
+    return storage
+
+
+class CountersUnavailable(Exception):
+    """A fail-closed rule could not be counted: what it guards must not be tried now."""
+
+
+class Throttle:
+    """Counts hits of rules per key on one storage; `hit` takes one unit when there is one left.
+
+    Keys are namespaced by the store's prefix, so two stores (or two test runs) can share a Redis.
     """
 
     def __init__(
-        self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic
+        self,
+        rules: Rules,
+        storage: Storage,
+        *,
+        prefix: str = "shopdesk",
+        trusted_proxies: Sequence[Network] = (),
     ) -> None:
-        self.limit = limit
-        self.window = window
-        self._clock = clock
-        self._events: dict[str, deque[float]] = {}
-        self._last_sweep = clock()
+        self.rules = rules
+        self.storage = storage
+        self.prefix = prefix
+        self.trusted_proxies = list(trusted_proxies)
+        self._strategy = MovingWindowRateLimiter(storage)
 
-    def allow(self, key: str) -> bool:
-        now = self._clock()
-        self._sweep(now)
-        events = self._events.setdefault(key, deque())
-        cutoff = now - self.window
-        while events and events[0] <= cutoff:
-            events.popleft()
-        if len(events) >= self.limit:
-            return False
-        events.append(now)
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Throttle:
+        return cls(
+            Rules.from_settings(settings),
+            open_storage(settings.rate_limit_storage),
+            prefix=settings.rate_limit_prefix,
+            trusted_proxies=trusted_networks(settings.trusted_proxies),
+        )
+
+    # What the chat socket asks -----------------------------------------------------------------
+    async def message(self, conv_id: str, address: str) -> str | None:
+        """Count a shopper message; the words to refuse it with, or None when it may go on."""
+        if not await self.hit(self.rules.conversation_messages, conv_id):
+            return "You're sending messages too quickly; please wait a moment."
+        rule = self.rules.address_messages
+        if not await self.hit(rule, address):
+            return (
+                "Too many messages are coming from your network right now; please wait "
+                f"{rule.window} and send yours again."
+            )
+        return None
+
+    async def new_conversation(self, address: str) -> str | None:
+        """Count a new conversation from `address`; the words to refuse it with, or None."""
+        rule = self.rules.address_conversations
+        if await self.hit(rule, address):
+            return None
+        return (
+            "Too many new conversations have been started from your network; please try again "
+            f"in {rule.window}, or carry on in a conversation you already have open."
+        )
+
+    async def hit(self, rule: Rule, key: str) -> bool:
+        """Count one event against `rule` for `key`; False (and nothing counted) when none is left."""
+        try:
+            return await self._strategy.hit(rule.item, self.prefix, rule.name, key)
+        except StorageError:
+            return self._unreachable(rule)
+
+    async def test(self, rule: Rule, key: str) -> bool:
+        """Whether one more event would be allowed now (counts nothing)."""
+        try:
+            return await self._strategy.test(rule.item, self.prefix, rule.name, key)
+        except StorageError:
+            return self._unreachable(rule)
+
+    def _unreachable(self, rule: Rule) -> bool:
+        log.error("rate limit storage unreachable; %s fails %s", rule.name,
+                  "closed" if rule.fail_closed else "open", exc_info=True)  # fmt: skip
+        if rule.fail_closed:
+            raise CountersUnavailable(rule.name)
         return True
 
-    def _sweep(self, now: float) -> None:
-        if now - self._last_sweep < self.window:
-            return
-        self._last_sweep = now
-        cutoff = now - self.window
-        for key in [k for k, v in self._events.items() if not v or v[-1] <= cutoff]:
-            del self._events[key]
+    async def clear(self, rule: Rule, key: str) -> None:
+        await self._strategy.clear(rule.item, self.prefix, rule.name, key)
+
+    async def reset(self) -> None:
+        """Forget every counter (tests that need a new window; an operator's "unlock all").
+        On Redis this clears every `limits` counter on that server, other stores' too."""
+        await self.storage.reset()
+
+
+def trusted_networks(entries: Iterable[str]) -> list[Network]:
+    return [ip_network(entry.strip(), strict=False) for entry in entries if entry.strip()]
+
+
+def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:
+    try:
+        ip = ip_address(address.strip().strip("[]"))
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
+
+
+def client_address(peer: str | None, forwarded_for: str | None, trusted: Sequence[Network]) -> str:
+    """The address limits count against: the socket's peer, unless the peer is a trusted proxy.
+
+    Behind trusted proxies the client is the rightmost `X-Forwarded-For` entry that is not itself a
+    trusted proxy (entries to its left were written by the client and prove nothing). From an
+    untrusted peer the header is ignored: anyone can send it.
+    """
+    address = peer or "unknown"
+    if not forwarded_for or not _is_trusted(address, trusted):
+        return address
+    for entry in reversed([part.strip() for part in forwarded_for.split(",")]):
+        if not entry:
+            continue
+        try:
+            ip_address(entry.strip("[]"))
+        except ValueError:
+            return address  # a garbled chain names nobody; count the proxy itself
+        if not _is_trusted(entry, trusted):
+            return entry.strip("[]")
+    return address
 
 
 def _origin_key(origin: str) -> tuple[str, str] | None:
@@ -90,4 +280,14 @@ def _host_port(host_header: str, default_port: str) -> str:
     return f"{host}:{default_port}"
 
 
-__all__ = ["RateLimiter", "origin_allowed"]
+__all__ = [
+    "CountersUnavailable",
+    "Rule",
+    "Rules",
+    "Throttle",
+    "client_address",
+    "open_storage",
+    "origin_allowed",
+    "trusted_networks",
+    "window_words",
+]

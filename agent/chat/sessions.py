@@ -58,6 +58,13 @@ class SessionInbox(Protocol):
     def publish(self, kind: str, conv_id: str) -> None: ...
 
 
+class TypedCode(Protocol):
+    """Reads a verification code the shopper types, before any turn (agent.chat.email_code);
+    True when `text` was one and has been answered."""
+
+    async def answer(self, manager: SessionManager, session: Session, text: str) -> bool: ...
+
+
 class Session:
     def __init__(self, conv_id: str, customer_email: str | None) -> None:
         self.id = conv_id
@@ -106,6 +113,8 @@ class SessionManager:
         # The staff console, when the server has one: handoffs go to its inbox, and shopper
         # messages in a conversation a person owns are stored without an AI turn.
         self.inbox = inbox
+        # Email codes (SHOPDESK_VERIFICATION=email_code): set by the server when they are on.
+        self.codes: TypedCode | None = None
 
     # Attach / detach -------------------------------------------------------------------------------
     def attach(self, conv_id: str, customer_email: str | None, send: Send) -> Session:
@@ -176,6 +185,8 @@ class SessionManager:
             return ErrorEvent(
                 code="busy", message="Still working on your last message; send this one after."
             )
+        if self.codes is not None and await self.codes.answer(self, session, text):
+            return None
         message = {"role": "user", "content": text}
         session.starting = True
         try:
@@ -196,6 +207,21 @@ class SessionManager:
         finally:
             session.starting = False
         return None
+
+    async def store_user_message(self, session: Session, text: str) -> None:
+        """Store a shopper message that starts no turn of its own (a typed code)."""
+        message = {"role": "user", "content": text}
+        await self.store.acall(self.store.append, session.id, "user", message)
+        if session.history is not None:
+            session.history.add(message)
+
+    def run_action(self, session: Session, action: str, arguments: dict[str, Any]) -> None:
+        """Run one action through the one tool executor, then let the model word its outcome
+        (what a late yes does; here: the lookup a typed code unlocked)."""
+        late = LateAnswer(action=action, arguments=arguments, approved=True)
+        session.turn = asyncio.create_task(
+            self._drive(session, _resumed_turn(late, self.deps)), name=f"action-{session.id}"
+        )
 
     def _cancel_stale_confirmations(self, conv_id: str) -> None:
         pending = self.store.pending_confirmation(conv_id)
@@ -345,7 +371,7 @@ def _request_of(pending: PendingConfirmation) -> ConfirmationRequest:
     )
 
 
-__all__ = ["INTERNAL_ERROR", "Session", "SessionInbox", "SessionManager"]
+__all__ = ["INTERNAL_ERROR", "Session", "SessionInbox", "SessionManager", "TypedCode"]
 
 
 # A short message that only refuses: "no", "nope, not now", "cancel", "don't".
