@@ -75,8 +75,9 @@ def withhold(
             text = message_text(content.get("content"))
             content = {**content, "content": _EMAIL_RE.sub("(email hidden)", text)}
         elif msg.role == "assistant":
-            for call in content.get("tool_calls") or []:
-                names[str(call.get("id"))] = str((call.get("function") or {}).get("name") or "")
+            calls = [_masked_call(call, names) for call in content.get("tool_calls") or []]
+            if calls:
+                content = {**content, "tool_calls": calls}
             if tainted and message_text(content.get("content")).strip():
                 content = {**content, "content": WITHHELD_TEXT}
         elif msg.role == "tool":
@@ -86,6 +87,18 @@ def withhold(
                 content = {**content, "content": json.dumps(WITHHELD_RESULT), "withheld": True}
         out.append(dataclasses.replace(msg, content=content))
     return out
+
+
+def _masked_call(call: Any, names: dict[str, str]) -> Any:
+    """A stored tool call with the email addresses in its arguments hidden (lookup_order's)."""
+    if not isinstance(call, dict):
+        return call
+    function = dict(call.get("function") or {})
+    names[str(call.get("id"))] = str(function.get("name") or "")
+    arguments = function.get("arguments")
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments or {})
+    function["arguments"] = _EMAIL_RE.sub("(email hidden)", text)
+    return {**call, "function": function}
 
 
 def to_history(messages: Iterable[_Message]) -> list[dict[str, Any]]:
