@@ -105,7 +105,9 @@ class LeadFormOffer(BaseModel):
 class Ready(_ServerEventBase):
     """The answer to `hello`. `resumed`: an existing conversation was picked up; `verified`: the
     shopper's identity is known; `notice`: why a new conversation started instead of the asked-for
-    one; `pending_confirmation`: the id of a question still waiting for an answer (re-sent next)."""
+    one; `pending_confirmation`: the id of a question still waiting for an answer (re-sent next).
+    `resume_token`: with the id, what resumes this conversation later (keep the latest; a `session`
+    event replaces it); the id alone resumes nothing."""
 
     type: Literal["ready"] = "ready"
     conversation_id: str
