@@ -266,7 +266,9 @@ class SessionManager:
             # Persist the verification as soon as it happens, not at the end of the turn; the
             # resume token rotates with it and the widget keeps the new one.
             session.customer_email = email = conv.customer_email
-            token = await self.store.acall(self.store.credentials.verify, session.id, email, "order")
+            token = await self.store.acall(
+                self.store.credentials.verify, session.id, email, "order"
+            )
             await session.emit(SessionEvent(resume_token=token, verified=True))
 
     async def _confirm(self, session: Session, request: ConfirmationRequest) -> bool:
