@@ -311,3 +311,42 @@ async def test_a_return_made_just_before_a_crash_is_shown_when_the_shopper_comes
         assert [r.id for r in returns if r.order_id == ORDER] == [rma]  # the same one, not two
     finally:
         srv.stop()
+
+
+async def test_an_error_says_the_message_is_saved_only_when_it_was(
+    server, model, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = server.app.state.conversations
+    real_append, real_shown = store.append, store.shown_messages
+    faults = {"append": 0, "load": 0}
+
+    def append(conv_id: str, role: str, content: dict, citations=None):
+        if role == "user" and faults["append"]:
+            faults["append"] -= 1
+            raise sa.exc.OperationalError("INSERT INTO agent_messages", {}, OSError("disk full"))
+        return real_append(conv_id, role, content, citations)
+
+    def shown_messages(conv_id: str, hidden: frozenset[str]):
+        if faults["load"]:
+            faults["load"] -= 1
+            raise sa.exc.OperationalError("SELECT", {}, OSError("disk I/O"))
+        return real_shown(conv_id, hidden)
+
+    monkeypatch.setattr(store, "append", append)
+    monkeypatch.setattr(store, "shown_messages", shown_messages)
+    async with client(server.ws_url) as c:
+        faults["load"] = 1  # the transcript cannot be read: no ready, and hello may be sent again
+        assert (await c.hello())["code"] == "internal_error"
+        assert (await c.hello())["type"] == "ready"
+        faults.update(append=1, load=1)  # the next message is not stored; the one after it is
+        lost = (await c.say("first try"))[-1]
+        assert lost["code"] == "internal_error" and "saved" not in lost["message"]
+        kept = (await c.say("second try"))[-1]
+        assert kept["code"] == "internal_error" and "Your message is saved" in kept["message"]
+        model.reply("Here I am.")
+        assert (await c.say("third try"))[-1]["text"] == "Here I am."
+        credential = dict(c.credential)
+    async with client(server.ws_url) as c:
+        ready = await c.hello(**credential)
+    said = [e["text"] for e in ready["transcript"] if e["role"] == "user"]
+    assert said == ["second try", "third try"]

@@ -183,8 +183,20 @@ class ChatSocket:
         opened = await self._conversation_for(event.conversation_id, event.resume_token, email)
         record = opened.record
         self.session = self.sessions.attach(record.id, record.customer_email, self.send_text)
+        try:
+            await self._ready(opened, signed=email is not None)
+        except Exception:
+            # Not started after all (no ready was sent): the client may say hello again.
+            self.sessions.detach(self.session, self.send_text)
+            self.session = None
+            raise
+
+    async def _ready(self, opened: Opened, *, signed: bool) -> None:
+        """Settle a resumed conversation, then send `ready` (and a question still open)."""
+        assert self.session is not None
+        record = opened.record
         if opened.resumed:
-            await self._settle(opened, signed=email is not None)
+            await self._settle(opened, signed=signed)
         hidden = order_data_actions(self.sessions.deps.registry)
         transcript = await self.store.acall(self.store.transcript, record.id, hidden)
         notice = opened.notice
