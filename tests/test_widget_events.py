@@ -368,3 +368,24 @@ def test_a_dropped_socket_reconnects_once_its_backoff_runs_out(
     chat.connections[-1].close(code=1012)
     assert run_timers_then_count_sockets(page, closes=1) == 2
     wait_for(page, lambda: len(chat.sent("hello")) == 2)
+
+
+def test_a_rotated_resume_token_is_kept_and_sent_with_the_next_hello(
+    open_page: Callable[..., Any], chat: FakeChat
+) -> None:
+    chat.transcript = [
+        {"role": "notice", "text": "Order details hidden — verify again to see them."}
+    ]
+    page = open_page()
+    open_chat(page)
+    assert "Order details hidden" in shadow(
+        page, "return root.querySelector('.sd-notice').textContent"
+    )
+    chat.send(chat.connections[-1], type="session", resume_token="tok-2", verified=True)
+    key = f"shopdesk-conversation:{BASE}:guest:token"
+    page.wait_for_function(f"() => localStorage.getItem('{key}') === 'tok-2'")
+    chat.connections[-1].close(code=1012, reason="restart")
+    page.clock.run_for(60_000)
+    wait_for(page, lambda: len(chat.sent("hello")) >= 2)
+    assert chat.sent("hello")[-1]["resume_token"] == "tok-2"
+    assert not page.errors

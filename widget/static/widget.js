@@ -598,6 +598,8 @@
           this._keep(ev.conversation_id, ev.resume_token);
           this._clear();
           (ev.transcript || []).forEach(this._renderStored, this);
+          // Why this is not the conversation asked for, or why its order details are hidden.
+          if (typeof ev.notice === "string" && ev.notice) this._notice(ev.notice);
           var lf = ev.lead_form;
           this._leadText = lf && typeof lf.consent_text === "string" ? lf.consent_text : null;
           this._leadDue = false;
