@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from actions.store.models import WebhookDeliveryRow
 from agent.app.settings import DEMO_STORE
+from agent.chat.identity import sign_email
 from agent.models.base import ModelReply
 from tests.console_helpers import PASSWORD
 from tests.scripted_model import ScriptedModel
@@ -217,6 +218,19 @@ async def test_an_open_chat_left_idle_ends_its_verification_before_the_next_mess
         events = await verify_as_maya(c, model)
         assert last(events, "session")["verified"] is True
         assert MUG in json.dumps(events, ensure_ascii=False)
+
+
+async def test_a_signed_in_shopper_is_not_signed_out_by_idle_time(server, model) -> None:
+    secret = server.app.state.settings.secret
+    identity = {"email": MAYA, "signature": sign_email(MAYA, secret)}
+    async with client(server.ws_url) as c:
+        assert (await c.hello(identity=identity))["verified"] is True
+        credential = dict(c.credential)
+    server.app.state.settings.clock.advance(timedelta(hours=2))
+    async with client(server.ws_url) as c:
+        ready = await c.hello(**credential, identity=identity)
+        assert ready["resumed"] is True and ready["verified"] is True and "notice" not in ready
+        assert last(await ask_for_tracking(c, model), "action_finished")["ok"] is True
 
 
 async def test_starting_over_drops_the_verified_conversation(server, model) -> None:

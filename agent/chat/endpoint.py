@@ -258,7 +258,7 @@ class ChatSocket:
         if token is not None:
             opened.token, opened.notice = token, "verification_expired"
             opened.record.customer_email = None
-        await store.acall(store.credentials.seen, opened.record.id)
+        await store.acall(store.credentials.seen, opened.record.id, "signed" if signed else None)
 
     async def _note(self, conv_id: str, text: str) -> None:
         await self.store.acall(

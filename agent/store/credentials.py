@@ -143,9 +143,13 @@ class Credentials:
             )
         return token
 
-    def seen(self, conv_id: str) -> None:
-        """The shopper came back (a resume): the idle time starts again."""
-        self._update(conv_id, active_at=self.clock())
+    def seen(self, conv_id: str, via: Via | None = None) -> None:
+        """The shopper came back (a resume): the idle time starts again. `via="signed"`: the host
+        page signed the same shopper again, so the verification no longer ends by idling."""
+        values: dict[str, Any] = {"active_at": self.clock()}
+        if via is not None:
+            values["verified_via"] = via
+        self._update(conv_id, **values)
 
     def state(self, conv_id: str) -> Verification:
         last_user = (
