@@ -23,6 +23,13 @@ def _chat(server, lines: str, *extra: str):
     return runner.invoke(cli, ["chat", "--url", server.ws_url, "--no-stream", *extra], input=lines)
 
 
+def _resume(output: str) -> list[str]:
+    """The `--conversation ID --token TOKEN` the client prints at exit."""
+    hint = output.split("(resume with: shopdesk chat ", 1)[1].split()
+    assert hint[0] == "--conversation" and hint[2] == "--token"
+    return hint[:4]
+
+
 def test_chat_from_a_pipe_shows_answers_citations_and_asks_before_acting(server) -> None:
     result = _chat(server, "what is the returns policy?\nring 6\ny\n")
     assert result.exit_code == 0, result.output
@@ -41,7 +48,7 @@ def test_chat_answering_no_does_nothing_and_resume_shows_the_transcript(server) 
     assert "✗ ring_bell" in first.output
     assert all(times != 9 for _, times in RUNG)
     conv = first.output.split("conversation ", 1)[1].split()[0]
-    again = _chat(server, "", "--conversation", conv)
+    again = _chat(server, "", *_resume(first.output))
     assert again.exit_code == 0, again.output
     assert f"conversation {conv}" in again.output
     assert "you> ring 9" in again.output
@@ -49,11 +56,19 @@ def test_chat_answering_no_does_nothing_and_resume_shows_the_transcript(server) 
 
 def test_chat_resumes_an_unanswered_confirmation(server) -> None:
     first = _chat(server, "ring 11\n")  # input ends while the question is open
-    conv = first.output.split("conversation ", 1)[1].split()[0]
-    again = _chat(server, "y\n", "--conversation", conv)
+    again = _chat(server, "y\n", *_resume(first.output))
     assert again.exit_code == 0, again.output
     assert "confirm> Ring the shop bell 11 times." in again.output
     assert "✓ ring_bell: Rang the bell 11 times." in again.output
+
+
+def test_chat_with_the_conversation_id_alone_resumes_nothing(server) -> None:
+    first = _chat(server, "ring 13\n")
+    conv = first.output.split("conversation ", 1)[1].split()[0]
+    again = _chat(server, "", "--conversation", conv)
+    assert again.exit_code == 0, again.output
+    assert f"conversation {conv}" not in again.output and "not found" in again.output
+    assert "ring 13" not in again.output and "Ring the shop bell" not in again.output
 
 
 def test_chat_with_a_good_signed_identity_is_verified(server) -> None:

@@ -122,3 +122,75 @@ def test_signed_identity_round_trip_and_tampering() -> None:
     assert not verify_signature("ana@example.com", sig, "other-secret")
     assert not verify_signature("ana@example.com", "", "store-secret")
     assert not verify_signature("ana@example.com", "zz\u00e9", "store-secret")
+
+
+def test_a_resume_token_is_stored_only_hashed_and_rotates_with_verification(
+    database_url: str,
+) -> None:
+    store = _store(database_url)
+    creds = store.credentials
+    conv = store.create()
+    first = creds.issue(conv.id)
+    assert creds.matches(conv.id, first) and not creds.matches(conv.id, first[:-1] + "x")
+    assert not creds.matches(conv.id, None) and not creds.matches("0" * 32, first)
+    with store.engine.connect() as conn:
+        stored = json.dumps(
+            [list(r) for r in conn.execute(sa.text("SELECT * FROM agent_conversations"))],
+            default=str,
+        )
+    assert first not in stored
+    verified = creds.verify(conv.id, "ana@example.com", "order")
+    assert not creds.matches(conv.id, first) and creds.matches(conv.id, verified)
+    assert store.get(conv.id).customer_email == "ana@example.com"
+    ended = creds.end_verification(conv.id)
+    assert not creds.matches(conv.id, verified) and creds.matches(conv.id, ended)
+    assert store.get(conv.id).customer_email is None
+    store.close()
+
+
+def test_an_ended_verification_withholds_order_data_from_both_views(database_url: str) -> None:
+    store = _store(database_url)
+    conv = store.create()
+    store.append(conv.id, "user", {"role": "user", "content": "WK-1001, ana@example.com"})
+    call = {"id": "c1", "type": "function",
+            "function": {"name": "lookup_order", "arguments": '{"email": "ana@example.com"}'}}  # fmt: skip
+    store.append(conv.id, "assistant", {"role": "assistant", "content": None, "tool_calls": [call]})
+    result = {"ok": True, "result": {"message": "Order WK-1001: 2 × Sage mug, tracking 1Z99."}}
+    store.append(conv.id, "tool", {"role": "tool", "tool_call_id": "c1", "name": "lookup_order",
+                                   "content": json.dumps(result)})  # fmt: skip
+    store.append(conv.id, "assistant", {"role": "assistant", "content": "Your 2 Sage mugs ship."})
+    hidden = frozenset({"lookup_order"})
+    assert "Sage" in json.dumps(store.transcript(conv.id, hidden))  # verified: all shown
+    store.credentials.verify(conv.id, "ana@example.com", "order")
+    store.credentials.end_verification(conv.id)
+    store.append(conv.id, "user", {"role": "user", "content": "hello again"})
+    for view in (store.transcript(conv.id, hidden), store.history(conv.id, hidden)):
+        text = json.dumps(view, ensure_ascii=False)
+        assert "Sage" not in text and "1Z99" not in text and "ana@example.com" not in text
+        assert "hello again" in text
+    shown = store.transcript(conv.id, hidden)
+    assert [e["role"] for e in shown] == ["user", "notice", "assistant", "user"]
+    assert (
+        shown[1]["text"] == shown[2]["text"] == "Order details hidden — verify again to see them."
+    )
+    store.close()
+
+
+def test_an_idle_guest_verification_expires_and_a_signed_one_does_not(database_url: str) -> None:
+    from datetime import timedelta
+
+    store = _store(database_url)
+    clock = store.clock
+    guest, signed = store.create(), store.create()
+    store.credentials.verify(guest.id, "ana@example.com", "order")
+    store.credentials.verify(signed.id, "bo@example.com", "signed")
+    idle = timedelta(minutes=30)
+    clock.advance(timedelta(minutes=29))
+    assert not store.credentials.state(guest.id).idle_expired(clock(), idle)
+    store.append(guest.id, "user", {"role": "user", "content": "still here"})  # activity
+    clock.advance(timedelta(minutes=29))
+    assert not store.credentials.state(guest.id).idle_expired(clock(), idle)
+    clock.advance(timedelta(minutes=2))
+    assert store.credentials.state(guest.id).idle_expired(clock(), idle)
+    assert not store.credentials.state(signed.id).idle_expired(clock(), idle)
+    store.close()

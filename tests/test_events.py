@@ -37,6 +37,17 @@ def test_hello_with_and_without_identity_parses():
     assert event.identity is not None and event.identity.email == "maya.chen@example.com"
 
 
+def test_hello_carries_the_resume_token_and_a_huge_one_is_refused():
+    token = "Zm9v" * 10 + "abc"  # 43 url-safe characters, like secrets.token_urlsafe(32)
+    event = parse_client_event(
+        json.dumps({"type": "hello", "conversation_id": "c" * 32, "resume_token": token})
+    )
+    assert isinstance(event, Hello) and event.resume_token == token
+    with pytest.raises(EventError) as refused:
+        parse_client_event(json.dumps({"type": "hello", "resume_token": "x" * 129}))
+    assert refused.value.code == "invalid_event"
+
+
 def test_user_message_and_confirmation_response_parse():
     assert parse_client_event('{"type":"user_message","text":"hi"}') == UserMessage(text="hi")
     event = parse_client_event('{"type":"confirmation_response","id":"abc","approved":false}')
@@ -105,7 +116,8 @@ def test_server_events_round_trip_through_json():
 
 def test_every_server_event_type_has_a_model():
     samples = {
-        "ready": {"conversation_id": "c", "transcript": []},
+        "ready": {"conversation_id": "c", "resume_token": "t", "transcript": []},
+        "session": {"resume_token": "t2", "verified": True},
         "assistant_delta": {"text": "He"},
         "assistant_message": {"text": "Hello", "citations": []},
         "action_started": {"action": "a", "arguments": {}},

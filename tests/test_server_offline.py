@@ -143,11 +143,12 @@ async def test_a_strangers_order_is_not_found(server) -> None:
 
 async def test_the_transcript_of_a_return_survives_a_reconnect(server) -> None:
     async with client(server.ws_url) as c:
-        conv = (await c.hello())["conversation_id"]
+        await c.hello()
+        cred = c.credential
         await c.say("How long do I have to return something?")
         await c.say("I'd like to return the cereal bowl from order WK-1011")
     async with client(server.ws_url) as c:
-        ready = await c.hello(conversation_id=conv)
+        ready = await c.hello(**cred)
     roles = [e["role"] for e in ready["transcript"]]
     assert roles == ["user", "assistant", "user", "assistant"]
     assert ready["transcript"][1]["citations"]

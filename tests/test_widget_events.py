@@ -46,7 +46,7 @@ class FakeChat:
             self.received.append(event)
             if event["type"] == "hello":
                 self.send(ws, type="ready", conversation_id=self.conversation_id,
-                          transcript=self.transcript)  # fmt: skip
+                          resume_token="tok-1", transcript=self.transcript)  # fmt: skip
             elif self.on_message is not None:
                 self.on_message(ws, event)
 
@@ -267,8 +267,9 @@ def test_reconnects_with_backoff_and_rerenders_without_duplicates(
     open_chat(page)
     assert len(page.locator(f"{W} .sd-msg:not(.sd-greeting)").all()) == 2
     assert chat.sent("hello")[0].get("conversation_id") is None
-    stored = page.evaluate("Object.entries(localStorage)")
-    assert stored == [[f"shopdesk-conversation:{BASE}:guest", "c0ffee"]]
+    stored = sorted(page.evaluate("Object.entries(localStorage)"))
+    key = f"shopdesk-conversation:{BASE}:guest"
+    assert stored == [[key, "c0ffee"], [f"{key}:token", "tok-1"]]
 
     chat.accept = False
     chat.connections[-1].close(code=1012, reason="restart")
@@ -284,6 +285,7 @@ def test_reconnects_with_backoff_and_rerenders_without_duplicates(
     page.clock.run_for(60_000)
     wait_for(page, lambda: len(chat.sent("hello")) >= 2, timeout=10)
     assert chat.sent("hello")[-1]["conversation_id"] == "c0ffee"
+    assert chat.sent("hello")[-1]["resume_token"] == "tok-1"
     page.wait_for_function(
         "() => !document.querySelector('shopdesk-chat').shadowRoot.querySelector('.sd-send').disabled"
     )
@@ -366,3 +368,24 @@ def test_a_dropped_socket_reconnects_once_its_backoff_runs_out(
     chat.connections[-1].close(code=1012)
     assert run_timers_then_count_sockets(page, closes=1) == 2
     wait_for(page, lambda: len(chat.sent("hello")) == 2)
+
+
+def test_a_rotated_resume_token_is_kept_and_sent_with_the_next_hello(
+    open_page: Callable[..., Any], chat: FakeChat
+) -> None:
+    chat.transcript = [
+        {"role": "notice", "text": "Order details hidden — verify again to see them."}
+    ]
+    page = open_page()
+    open_chat(page)
+    assert "Order details hidden" in shadow(
+        page, "return root.querySelector('.sd-notice').textContent"
+    )
+    chat.send(chat.connections[-1], type="session", resume_token="tok-2", verified=True)
+    key = f"shopdesk-conversation:{BASE}:guest:token"
+    page.wait_for_function(f"() => localStorage.getItem('{key}') === 'tok-2'")
+    chat.connections[-1].close(code=1012, reason="restart")
+    page.clock.run_for(60_000)
+    wait_for(page, lambda: len(chat.sent("hello")) >= 2)
+    assert chat.sent("hello")[-1]["resume_token"] == "tok-2"
+    assert not page.errors

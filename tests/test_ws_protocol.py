@@ -93,7 +93,9 @@ async def test_a_too_long_message_is_refused_and_not_stored(server) -> None:
         await c.send(type="user_message", text="y" * 200)  # exactly the limit is fine
         assert (await c.until_end())[-1]["type"] == "assistant_message"
     async with client(server.ws_url) as c:
-        again = await c.hello(conversation_id=ready["conversation_id"])
+        again = await c.hello(
+            conversation_id=ready["conversation_id"], resume_token=ready["resume_token"]
+        )
     assert [e["text"] for e in again["transcript"] if e["role"] == "user"] == ["y" * 200]
 
 
@@ -158,11 +160,12 @@ async def test_a_confirmed_action_runs_once_and_a_declined_one_not_at_all(server
 async def test_resume_after_reconnect_shows_the_whole_transcript(server) -> None:
     async with client(server.ws_url) as c:
         conv = (await c.hello())["conversation_id"]
+        cred = c.credential
         await c.say("first question")
         request = (await c.say("ring 2"))[-1]
         await c.answer(request["id"], True)
     async with client(server.ws_url) as c:
-        ready = await c.hello(conversation_id=conv)
+        ready = await c.hello(**cred)
     assert ready["conversation_id"] == conv and ready["resumed"] is True
     roles = [e["role"] for e in ready["transcript"]]
     assert roles == ["user", "assistant", "user", "action", "assistant"]
@@ -174,10 +177,11 @@ async def test_resume_after_reconnect_shows_the_whole_transcript(server) -> None
 async def test_an_unanswered_confirmation_is_asked_again_after_a_dropped_socket(server) -> None:
     async with client(server.ws_url) as c:
         conv = (await c.hello())["conversation_id"]
+        cred = c.credential
         request = (await c.say("ring 4"))[-1]
     # The socket dropped while the turn waits for a yes; it must still be waiting.
     async with client(server.ws_url) as c:
-        ready = await c.hello(conversation_id=conv)
+        ready = await c.hello(**cred)
         assert ready["pending_confirmation"] == request["id"]
         again = await c.recv()
         assert again["type"] == "confirmation_request" and again["id"] == request["id"]
@@ -223,9 +227,10 @@ async def test_another_shopper_signed_in_never_sees_the_first_ones_conversation(
     bob = {"email": "bob@example.com", "signature": sign_email("bob@example.com", secret)}
     async with client(server.ws_url) as c:
         conv = (await c.hello(identity=ana))["conversation_id"]
+        cred = c.credential
         await c.say("my private question")
     async with client(server.ws_url) as c:
-        ready = await c.hello(conversation_id=conv, identity=bob)
+        ready = await c.hello(**cred, identity=bob)
     assert ready["conversation_id"] != conv and ready["transcript"] == []
 
 
@@ -275,6 +280,7 @@ async def test_a_restart_loses_nothing_and_a_pending_confirmation_still_works(
     try:
         async with client(srv.ws_url) as c:
             conv = (await c.hello())["conversation_id"]
+            cred = c.credential
             await c.say("before the restart")
             request = (await c.say("ring 7"))[-1]
     finally:
@@ -283,7 +289,7 @@ async def test_a_restart_loses_nothing_and_a_pending_confirmation_still_works(
     srv = bell_server(settings)  # same data directory, a new process state
     try:
         async with client(srv.ws_url) as c:
-            ready = await c.hello(conversation_id=conv)
+            ready = await c.hello(**cred)
             assert ready["resumed"] is True
             assert [e["role"] for e in ready["transcript"]] == ["user", "assistant", "user"]
             again = await c.recv()
@@ -296,7 +302,7 @@ async def test_a_restart_loses_nothing_and_a_pending_confirmation_still_works(
             # The conversation carries on normally after the interrupted turn.
             assert last(await c.say("and after?"), "assistant_message")
         async with client(srv.ws_url) as c:
-            ready = await c.hello(conversation_id=conv)
+            ready = await c.hello(**cred)
         roles = [e["role"] for e in ready["transcript"]]
         assert roles == ["user", "assistant", "user", "action", "assistant", "user", "assistant"]
         assert "pending_confirmation" not in ready
@@ -309,6 +315,7 @@ async def test_a_confirmation_outlives_an_idle_close_and_the_expired_turn(tmp_pa
     try:
         async with client(srv.ws_url) as c:
             conv = (await c.hello())["conversation_id"]
+            cred = c.credential
             request = (await c.say("ring 8"))[-1]
             with pytest.raises(ConnectionClosed):
                 await c.recv(timeout=5)  # idle: closed by the server
@@ -316,7 +323,7 @@ async def test_a_confirmation_outlives_an_idle_close_and_the_expired_turn(tmp_pa
         sessions = srv.app.state.sessions.sessions
         await eventually(lambda: conv not in sessions, "the grace period to drop the session")
         async with client(srv.ws_url) as c:
-            ready = await c.hello(conversation_id=conv)
+            ready = await c.hello(**cred)
             assert ready["pending_confirmation"] == request["id"]
             assert (await c.recv())["id"] == request["id"]
             events = await c.answer(request["id"], True)
@@ -329,7 +336,8 @@ async def test_a_confirmation_outlives_an_idle_close_and_the_expired_turn(tmp_pa
 async def test_two_tabs_on_one_conversation_see_the_same_turn_and_answer_once(server) -> None:
     async with client(server.ws_url) as a, client(server.ws_url) as b:
         conv = (await a.hello())["conversation_id"]
-        assert (await b.hello(conversation_id=conv))["resumed"] is True
+        cred = a.credential
+        assert (await b.hello(**cred))["resumed"] is True
         request = (await a.say("ring 12"))[-1]
         assert (await b.until_end())[-1] == request  # the other tab is asked too
         await b.send(type="user_message", text="meanwhile")

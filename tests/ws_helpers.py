@@ -142,12 +142,23 @@ class Client:
 
     def __init__(self, ws: Any) -> None:
         self.ws = ws
+        # What resumes this client's conversation, kept as the widget does: the id from `ready`,
+        # the latest resume token from `ready` or `session`.
+        self.credential: dict[str, str] = {}
 
     async def send(self, **event: Any) -> None:
         await self.ws.send(json.dumps(event))
 
     async def recv(self, timeout: float = 30.0) -> dict[str, Any]:
-        return json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+        event = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+        if event.get("type") == "ready":
+            self.credential = {
+                "conversation_id": event["conversation_id"],
+                "resume_token": event["resume_token"],
+            }
+        elif event.get("type") == "session":
+            self.credential["resume_token"] = event["resume_token"]
+        return event
 
     async def hello(self, **fields: Any) -> dict[str, Any]:
         await self.send(type="hello", **fields)

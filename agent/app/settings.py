@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     messages_per_minute: int = Field(20, ge=1)
     max_frame_bytes: int = Field(65536, ge=1024)
     idle_timeout: float = Field(600.0, gt=0)
+    verification_idle_minutes: float = Field(
+        30.0, gt=0, description="A guest (order + email) verification ends after this idle time"
+    )
 
     # Staff console (agent/console/app.py). Outside business hours a handoff asks for an email.
     business_hours: str = Field(

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Protocol
 
@@ -33,6 +34,7 @@ from agent.chat.events import (
 )
 from agent.chat.identity import normalize_email, verify_signature
 from agent.chat.limits import Throttle, client_address, origin_allowed
+from agent.chat.resume import expire_if_idle, order_data_actions, reconcile
 from agent.chat.sessions import INTERNAL_ERROR, Session, SessionManager
 from agent.store.conversations import ConversationRecord, ConversationStore
 
@@ -48,13 +50,27 @@ class CloseCode(IntEnum):
 
 
 NOTICES = {
+    # The same words for an unknown id and a wrong or missing token: a probe learns nothing.
     "unknown_conversation": "That conversation was not found, so a new one has started.",
     "identity_changed": "A different shopper is signed in, so a new conversation has started.",
+    "verification_expired": "You were away for a while, so your order details are hidden. "
+    "Give your order number and email again to see them.",
 }
 
 
 class Throttled(Exception):
     """A limit refused what `hello` asked for; the message is the shopper's words."""
+
+
+@dataclass
+class Opened:
+    """The conversation a hello gets: whether it was resumed, its current resume token, and why a
+    new one started (a key of NOTICES) when one was asked for."""
+
+    record: ConversationRecord
+    token: str
+    resumed: bool
+    notice: str | None
 
 
 class ChatState(Protocol):
@@ -177,19 +193,37 @@ class ChatSocket:
                 return
             email = normalize_email(event.identity.email)
         try:
-            record, resumed, notice = await self._conversation_for(event.conversation_id, email)
+            opened = await self._conversation_for(event.conversation_id, event.resume_token, email)
         except Throttled as refused:
             await self.error("rate_limited", str(refused))
             return
+        record = opened.record
         self.session = self.sessions.attach(record.id, record.customer_email, self.send_text)
-        transcript = await self.store.acall(self.store.transcript, record.id)
+        try:
+            await self._ready(opened, signed=email is not None)
+        except Exception:
+            # Not started after all (no ready was sent): the client may say hello again.
+            self.sessions.detach(self.session, self.send_text)
+            self.session = None
+            raise
+
+    async def _ready(self, opened: Opened, *, signed: bool) -> None:
+        """Settle a resumed conversation, then send `ready` (and a question still open)."""
+        assert self.session is not None
+        record = opened.record
+        if opened.resumed:
+            await self._settle(opened, signed=signed)
+        hidden = order_data_actions(self.sessions.deps.registry)
+        transcript = await self.store.acall(self.store.transcript, record.id, hidden)
+        notice = opened.notice
         # Announced in ready, then re-sent as the event itself (a client that missed it acts on it).
         pending = await self.sessions.pending_for(self.session)
         consent_text = lead_form.consent_text(self.sessions.deps)
         ready = Ready(
             conversation_id=record.id,
+            resume_token=opened.token,
             transcript=transcript,
-            resumed=resumed,
+            resumed=opened.resumed,
             verified=bool(record.customer_email),
             notice=NOTICES[notice] if notice is not None else None,
             pending_confirmation=pending.id if pending is not None else None,
@@ -201,16 +235,17 @@ class ChatSocket:
             await self.send(pending)
 
     async def _conversation_for(
-        self, conv_id: str | None, email: str | None
-    ) -> tuple[ConversationRecord, bool, str | None]:
-        """The conversation `hello` asked for, or a new one; whether it was resumed; and why not
-        (a key of NOTICES) when one was asked for and a new one started instead."""
+        self, conv_id: str | None, token: str | None, email: str | None
+    ) -> Opened:
+        """The conversation `hello` asked for when its resume token matches, or a new one."""
         record: ConversationRecord | None = None
         notice: str | None = None
+        credentials = self.store.credentials
         if conv_id:
             record = await self.store.acall(self.store.get, conv_id)
-            if record is None:
-                notice = "unknown_conversation"
+            if record is None or not await self.store.acall(credentials.matches, conv_id, token):
+                # An id alone is a name, not a credential: it resumes nothing, reveals nothing.
+                record, notice = None, "unknown_conversation"
             elif email and record.customer_email and record.customer_email != email:
                 # Someone else is signed in now: never show them another shopper's conversation.
                 record, notice = None, "identity_changed"
@@ -221,12 +256,28 @@ class ChatSocket:
             record = await self.store.acall(self.store.create, email)
             if email:
                 await self._note(record.id, f"Shopper verified by signed identity: {email}")
-            return record, False, notice
+                fresh = await self.store.acall(credentials.verify, record.id, email, "signed")
+            else:
+                fresh = await self.store.acall(credentials.issue, record.id)
+            return Opened(record, fresh, False, notice)
+        assert token is not None  # matched above
         if email and record.customer_email != email:
-            await self.store.acall(self.store.set_customer, record.id, email)
             await self._note(record.id, f"Shopper verified by signed identity: {email}")
+            token = await self.store.acall(credentials.verify, record.id, email, "signed")
             record.customer_email = email
-        return record, True, notice
+        return Opened(record, token, True, notice)
+
+    async def _settle(self, opened: Opened, *, signed: bool) -> None:
+        """A resume first records what a dead turn left unrecorded, then ends a guest
+        verification idle too long (a signed hello has just verified the shopper)."""
+        assert self.session is not None
+        store, deps = self.store, self.sessions.deps
+        await reconcile(store, deps, self.session)
+        token = None if signed else await expire_if_idle(store, deps, self.session)
+        if token is not None:
+            opened.token, opened.notice = token, "verification_expired"
+            opened.record.customer_email = None
+        await store.acall(store.credentials.seen, opened.record.id, "signed" if signed else None)
 
     async def _note(self, conv_id: str, text: str) -> None:
         await self.store.acall(

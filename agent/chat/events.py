@@ -57,6 +57,9 @@ class Identity(BaseModel):
 class Hello(_Event):
     type: Literal["hello"] = "hello"
     conversation_id: Id | None = None
+    # The conversation's resume token (from `ready` or the latest `session`): without it, the id
+    # resumes nothing.
+    resume_token: str | None = Field(None, max_length=128)
     identity: Identity | None = None
 
 
@@ -102,16 +105,28 @@ class LeadFormOffer(BaseModel):
 class Ready(_ServerEventBase):
     """The answer to `hello`. `resumed`: an existing conversation was picked up; `verified`: the
     shopper's identity is known; `notice`: why a new conversation started instead of the asked-for
-    one; `pending_confirmation`: the id of a question still waiting for an answer (re-sent next)."""
+    one; `pending_confirmation`: the id of a question still waiting for an answer (re-sent next).
+    `resume_token`: with the id, what resumes this conversation later (keep the latest; a `session`
+    event replaces it); the id alone resumes nothing."""
 
     type: Literal["ready"] = "ready"
     conversation_id: str
+    resume_token: str
     transcript: list[dict[str, Any]] = Field(default_factory=list)
     resumed: bool | None = None
     verified: bool | None = None
     notice: str | None = None
     pending_confirmation: str | None = None
     lead_form: LeadFormOffer | None = None
+
+
+class Session(_ServerEventBase):
+    """The conversation's resume token rotated (a verification began or ended): the client keeps
+    this one; the one it had no longer resumes the conversation."""
+
+    type: Literal["session"] = "session"
+    resume_token: str
+    verified: bool | None = None
 
 
 class AssistantDelta(_ServerEventBase):
@@ -193,6 +208,7 @@ class ErrorEvent(_ServerEventBase):
 
 AnyServerEvent = (
     Ready
+    | Session
     | AssistantDelta
     | AssistantMessage
     | ActionStarted

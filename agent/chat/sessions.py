@@ -20,26 +20,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from agent.chat.events import ConfirmationRequest, ErrorEvent, Handoff, ServerEvent
+from agent.chat.events import Session as SessionEvent
+from agent.chat.faults import ANSWER_NOT_SAVED, INTERNAL_ERROR, SAVED_INTERNAL_ERROR, AnswerNotSaved
+from agent.chat.resume import order_data_actions, settle_verification
+from agent.chat.turn_runs import TurnRun, is_refusal, new_turn, request_of, resumed_turn
 from agent.store.conversations import ConversationStore, PendingConfirmation
-from agent.turn.deps import AgentDeps, Confirm, Conversation, Emit, Record
+from agent.turn.deps import AgentDeps, Conversation
 from agent.turn.history import History
-from agent.turn.loop import LateAnswer, resume_turn, run_turn
+from agent.turn.loop import LateAnswer
 
 log = logging.getLogger("shopdesk.sessions")
 
-INTERNAL_ERROR = ErrorEvent(
-    code="internal_error",
-    message="Sorry, something went wrong on our side. Your message is saved; please try again.",
-)
-
 Send = Callable[[str], Awaitable[bool]]  # returns False once the socket is gone
-# Runs one turn (or the rest of one) with the session's callbacks.
-TurnRun = Callable[[Conversation, Emit, Confirm, Record], Awaitable[object]]
 
 
 class SessionInbox(Protocol):
@@ -159,7 +155,7 @@ class SessionManager:
         if session.busy:
             return None
         pending = await self.store.acall(self.store.pending_confirmation, session.id)
-        return _request_of(pending) if pending else None
+        return request_of(pending) if pending else None
 
     async def shutdown(self) -> None:
         tasks = [s.turn for s in self.sessions.values() if s.turn and not s.turn.done()]
@@ -189,21 +185,18 @@ class SessionManager:
             return None
         message = {"role": "user", "content": text}
         session.starting = True
+        saved = False
         try:
+            await settle_verification(self.store, self.deps, session)
             await self.store.acall(self.store.append, session.id, "user", message)  # stored first
-            if session.history is None:
-                session.history = await self._load(session.id)
-            else:
-                session.history.add(message)
-            # A confirmation left by a turn that died (restart) is moot once the shopper moves on.
-            if session.may_have_stale_confirmation:
-                await self.store.acall(self._cancel_stale_confirmations, session.id)
-                session.may_have_stale_confirmation = False
-            if self.inbox is not None and await self.inbox.shopper_message(session, text):
-                return None  # a person owns it: stored and shown to staff, no AI turn
-            session.turn = asyncio.create_task(
-                self._drive(session, _new_turn(text, self.deps)), name=f"turn-{session.id}"
-            )
+            saved = True
+            await self._start(session, text, message)
+        except Exception:
+            if not saved:
+                raise
+            log.exception("could not start a turn in conversation %s", session.id)
+            session.may_have_stale_confirmation = True
+            return SAVED_INTERNAL_ERROR
         finally:
             session.starting = False
         return None
@@ -220,7 +213,24 @@ class SessionManager:
         (what a late yes does; here: the lookup a typed code unlocked)."""
         late = LateAnswer(action=action, arguments=arguments, approved=True)
         session.turn = asyncio.create_task(
-            self._drive(session, _resumed_turn(late, self.deps)), name=f"action-{session.id}"
+            self._drive(session, resumed_turn(late, self.deps)), name=f"action-{session.id}"
+        )
+
+    async def _start(self, session: Session, text: str, message: dict[str, Any]) -> None:
+        """After the message is stored: the model's history, then the turn (or a person)."""
+        if session.history is None:
+            session.history = await self._load(session.id)
+        else:
+            session.history.add(message)
+        # A confirmation left by a turn that died (restart) is moot once the shopper moves on.
+        if session.may_have_stale_confirmation:
+            await self.store.acall(self._cancel_stale_confirmations, session.id)
+            session.may_have_stale_confirmation = False
+        if self.inbox is not None and await self.inbox.shopper_message(session, text):
+            return  # a person owns it: stored and shown to staff, no AI turn
+        session.turn = asyncio.create_task(
+            self._drive(session, new_turn(text, self.deps), SAVED_INTERNAL_ERROR),
+            name=f"turn-{session.id}",
         )
 
     def _cancel_stale_confirmations(self, conv_id: str) -> None:
@@ -236,7 +246,15 @@ class SessionManager:
         # Claimed synchronously, so two tabs answering at once cannot both resolve it.
         future = session.waiting.pop(confirmation_id, None)
         if future is not None and not future.done():
-            await self.store.acall(self.store.resolve_confirmation, confirmation_id, status)
+            try:
+                await self.store.acall(self.store.resolve_confirmation, confirmation_id, status)
+            except Exception:
+                log.exception("could not store the answer to confirmation %s", confirmation_id)
+                # The turn ends with the error; the stored question is still pending, so the
+                # same card can be answered again (the late path resumes the turn).
+                if not future.done():
+                    future.set_exception(AnswerNotSaved(confirmation_id))
+                return None
             future.set_result(approved)
             return None
         if not session.busy:
@@ -257,17 +275,25 @@ class SessionManager:
 
     # Turns -----------------------------------------------------------------------------------------
     async def _load(self, conv_id: str) -> History:
-        return History.from_store(await self.store.acall(self.store.messages, conv_id))
+        """The model's history, without the order data of an ended verification."""
+        hidden = order_data_actions(self.deps.registry)
+        return History.from_store(
+            await self.store.acall(self.store.shown_messages, conv_id, hidden)
+        )
 
     async def _record(self, session: Session, conv: Conversation, message: dict[str, Any]) -> None:
         message = dict(message)
         citations = message.pop("citations", None)
         role = message.get("role", "assistant")
         await self.store.acall(self.store.append, session.id, role, message, citations)
-        if conv.customer_email != session.customer_email:
-            # Persist the verification as soon as it happens, not at the end of the turn.
-            session.customer_email = conv.customer_email
-            await self.store.acall(self.store.set_customer, session.id, conv.customer_email)
+        if conv.customer_email and conv.customer_email != session.customer_email:
+            # Persist the verification as soon as it happens, not at the end of the turn; the
+            # resume token rotates with it and the widget keeps the new one.
+            session.customer_email = email = conv.customer_email
+            token = await self.store.acall(
+                self.store.credentials.verify, session.id, email, "order"
+            )
+            await session.emit(SessionEvent(resume_token=token, verified=True))
 
     async def _confirm(self, session: Session, request: ConfirmationRequest) -> bool:
         await self.store.acall(
@@ -300,10 +326,13 @@ class SessionManager:
             await session.emit(INTERNAL_ERROR)
             return
         late = LateAnswer(action=pending.action, arguments=pending.arguments, approved=approved)
-        await self._drive(session, _resumed_turn(late, self.deps))
+        await self._drive(session, resumed_turn(late, self.deps))
 
-    async def _drive(self, session: Session, run: TurnRun) -> None:
-        """Run a turn with this session's callbacks; a failure is an error event, not a crash."""
+    async def _drive(
+        self, session: Session, run: TurnRun, failed: ErrorEvent = INTERNAL_ERROR
+    ) -> None:
+        """Run a turn with this session's callbacks; a failure is an error event (`failed`, or
+        ANSWER_NOT_SAVED), not a crash."""
         try:
             if session.history is None:
                 session.history = await self._load(session.id)
@@ -335,11 +364,15 @@ class SessionManager:
             session.history = None  # may hold a half-finished round; reload from the store
             session.may_have_stale_confirmation = True
             raise
+        except AnswerNotSaved:
+            session.history = None
+            session.may_have_stale_confirmation = True
+            await session.emit(ANSWER_NOT_SAVED)
         except Exception:
             log.exception("turn failed in conversation %s", session.id)
             session.history = None
             session.may_have_stale_confirmation = True
-            await session.emit(INTERNAL_ERROR)
+            await session.emit(failed)
 
     async def _handoff(self, session: Session, reason: str) -> None:
         """Mark the conversation for the inbox (GET /v1/conversations?status=handoff)."""
@@ -351,38 +384,4 @@ class SessionManager:
             await self.inbox.handoff(session.id, reason)
 
 
-def _new_turn(text: str, deps: AgentDeps) -> TurnRun:
-    async def run(conv: Conversation, emit: Emit, confirm: Confirm, record: Record) -> object:
-        return await run_turn(conv, text, deps, emit=emit, confirm=confirm, record=record)
-
-    return run
-
-
-def _resumed_turn(late: LateAnswer, deps: AgentDeps) -> TurnRun:
-    async def run(conv: Conversation, emit: Emit, confirm: Confirm, record: Record) -> object:
-        return await resume_turn(conv, late, deps, emit=emit, confirm=confirm, record=record)
-
-    return run
-
-
-def _request_of(pending: PendingConfirmation) -> ConfirmationRequest:
-    return ConfirmationRequest(
-        id=pending.id, action=pending.action, arguments=pending.arguments, summary=pending.summary
-    )
-
-
 __all__ = ["INTERNAL_ERROR", "Session", "SessionInbox", "SessionManager", "TypedCode"]
-
-
-# A short message that only refuses: "no", "nope, not now", "cancel", "don't".
-REFUSAL_RE = re.compile(
-    r"^\s*(?:no+|nope|nah|not now|not yet|not today|cancel(?: it| that)?|don'?t|do not|stop|"
-    r"never ?mind|no thanks?|no thank you|i'?ve changed my mind|decline)"
-    r"(?:[\s,.!]+(?:no|nope|thanks?|thank you|not now|cancel(?: it| that)?|please|"
-    r"don'?t|do not|stop|never ?mind))*[\s.!]*$",
-    re.I,
-)
-
-
-def is_refusal(text: str) -> bool:
-    return len(text) <= 60 and REFUSAL_RE.match(text.replace("’", "'")) is not None

@@ -24,6 +24,8 @@ YES = {"y", "yes", "ok", "sure", "confirm"}
 @dataclass
 class ChatResult:
     conversation_id: str | None = None
+    # The latest resume token (from ready, then each session event): with the id, it resumes.
+    resume_token: str | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -41,6 +43,7 @@ class ChatClient:
         read_line: Callable[[], str | None] = _stdin_line,
         stream: bool | None = None,
         conversation_id: str | None = None,
+        resume_token: str | None = None,
         identity: dict[str, str] | None = None,
         interactive: bool | None = None,
     ) -> None:
@@ -51,6 +54,7 @@ class ChatClient:
         self.console = console or Console(highlight=False, soft_wrap=not self.interactive)
         self.stream = self.interactive if stream is None else stream
         self.conversation_id = conversation_id
+        self.resume_token = resume_token
         self.identity = identity
         self.result = ChatResult()
         self._streamed = ""
@@ -65,6 +69,8 @@ class ChatClient:
             hello: dict[str, Any] = {"type": "hello"}
             if self.conversation_id:
                 hello["conversation_id"] = self.conversation_id
+                if self.resume_token:
+                    hello["resume_token"] = self.resume_token
             if self.identity:
                 hello["identity"] = self.identity
             await ws.send(json.dumps(hello))
@@ -123,11 +129,14 @@ class ChatClient:
         if kind == "ready":
             self.result.conversation_id = event.get("conversation_id")
             self.conversation_id = self.result.conversation_id
+            self.result.resume_token = event.get("resume_token")
             out.print(Text(f"conversation {self.conversation_id}", style="dim"))
             if event.get("notice"):
                 out.print(Text(event["notice"], style="yellow"))
             for entry in event.get("transcript", []):
                 self._render_entry(entry)
+        elif kind == "session":
+            self.result.resume_token = event.get("resume_token")
         elif kind == "assistant_delta":
             if self.stream:
                 if not self._streamed:

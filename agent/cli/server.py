@@ -41,12 +41,17 @@ def serve(host: str | None, port: int | None, log_level: str) -> None:
 @click.command()
 @click.option("--url", help="ws:// URL of a running server; default: start one in-process")
 @click.option("--conversation", "conversation_id", help="Resume this conversation id")
+@click.option("--token", "resume_token", help="The conversation's resume token (printed at exit)")
 @click.option("--email", help="Sign in as this shopper (signed with the store secret)")
 @click.option(
     "--stream/--no-stream", default=None, help="Show text as it streams (default: on a tty)"
 )
 def chat(
-    url: str | None, conversation_id: str | None, email: str | None, stream: bool | None
+    url: str | None,
+    conversation_id: str | None,
+    resume_token: str | None,
+    email: str | None,
+    stream: bool | None,
 ) -> None:
     """Chat with the agent in the terminal (lines from stdin; y/n answers confirmations)."""
     settings = get_settings()
@@ -66,14 +71,19 @@ def chat(
         server = BackgroundServer(make).start()
         url = server.ws_url
     try:
-        client = ChatClient(url, conversation_id=conversation_id, identity=identity, stream=stream)
+        client = ChatClient(
+            url,
+            conversation_id=conversation_id,
+            resume_token=resume_token,
+            identity=identity,
+            stream=stream,
+        )
         result = asyncio.run(client.run())
         if result.conversation_id:
             where = f" --url {url}" if server is None else " (same --data)"
-            click.echo(
-                f"(resume with: shopdesk chat --conversation {result.conversation_id}{where})",
-                err=True,
-            )
+            # The token is this shopper's own credential, shown only to them on their terminal.
+            resume = f"--conversation {result.conversation_id} --token {result.resume_token}"
+            click.echo(f"(resume with: shopdesk chat {resume}{where})", err=True)
     except OSError as exc:
         click.echo(f"error: cannot reach {url}: {exc}", err=True)
         sys.exit(1)

@@ -22,6 +22,7 @@ from typing import Any, Literal, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from agent.store.credentials import Credentials
 from agent.store.status import ConfirmationStatus, ConversationStatus
 from agent.store.tables import TS, confirmations_t, conversations_t, messages_t, metadata
 
@@ -116,6 +117,8 @@ class ConversationStore:
         self._executor = ThreadPoolExecutor(
             max_workers=1 if is_sqlite else 4, thread_name_prefix="conv-store"
         )
+        # Resume tokens and verification state (agent/store/credentials.py).
+        self.credentials = Credentials(self.engine, self.clock)
 
     # Lifecycle ---------------------------------------------------------------------------------
     def migrate(self) -> None:
@@ -248,17 +251,28 @@ class ConversationStore:
                 for r in conn.execute(query)
             ]
 
-    def history(self, conv_id: str) -> list[dict[str, Any]]:
-        """The litellm-format messages the loop continues from."""
+    def history(self, conv_id: str, hidden: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+        """The litellm-format messages the loop continues from (order data of an ended
+        verification withheld: what the `hidden` actions returned)."""
         from agent.store.transcript import to_history
 
-        return to_history(self.messages(conv_id))
+        return to_history(self.shown_messages(conv_id, hidden))
 
-    def transcript(self, conv_id: str) -> list[dict[str, Any]]:
-        """What a shopper sees on resume: user, assistant (+citations), action results, staff."""
+    def transcript(
+        self, conv_id: str, hidden: frozenset[str] = frozenset()
+    ) -> list[dict[str, Any]]:
+        """What a shopper sees on resume: user, assistant (+citations), action results, staff;
+        what the `hidden` actions returned under an ended verification is withheld."""
         from agent.store.transcript import to_transcript
 
-        return to_transcript(self.messages(conv_id))
+        return to_transcript(self.shown_messages(conv_id, hidden))
+
+    def shown_messages(self, conv_id: str, hidden: frozenset[str]) -> list[StoredMessage]:
+        """The stored messages with the order data of an ended verification withheld."""
+        from agent.store.transcript import withhold
+
+        through = self.credentials.state(conv_id).withheld_through
+        return withhold(self.messages(conv_id), through, hidden)
 
     # Confirmations -------------------------------------------------------------------------------
     def add_confirmation(

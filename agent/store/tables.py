@@ -21,6 +21,14 @@ conversations_t = sa.Table(
     sa.Column("tags", sa.JSON, nullable=True),
     sa.Column("notes", sa.JSON, nullable=True),
     sa.Column("follow_up_email", sa.String(320), nullable=True),
+    # The shopper's credential and verification (migration agent_0004): the resume token only as
+    # its sha256; how and when the shopper was verified; the last message whose order data stays
+    # withheld since a verification ended.
+    sa.Column("resume_token_hash", sa.String(64), nullable=True),
+    sa.Column("verified_via", sa.String(16), nullable=True),
+    sa.Column("verified_at", TS, nullable=True),
+    sa.Column("active_at", TS, nullable=True),
+    sa.Column("withheld_through", sa.Integer, nullable=True),
     sa.Index("ix_agent_conversations_updated", "updated_at"),
     sa.Index("ix_agent_conversations_created", "created_at"),  # insights count by start day
 )

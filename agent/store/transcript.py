@@ -3,11 +3,29 @@ the transcript a shopper sees."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agent.turn.history import History, message_text
+
+if TYPE_CHECKING:
+    from agent.store.conversations import StoredMessage
+
+# What the shopper reads in place of order data once a verification has ended.
+WITHHELD_TEXT = "Order details hidden — verify again to see them."
+# What the model reads in place of an action's result from an ended verification.
+WITHHELD_RESULT = {
+    "ok": False,
+    "error": {
+        "code": "withheld",
+        "message": "Hidden: the shopper's verification ended. Ask them to verify again "
+        "(order number and email) before sharing any order details.",
+    },
+}
+_EMAIL_RE = re.compile(r"[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+\.[A-Za-z]{2,}")
 
 
 class _Message(Protocol):
@@ -34,6 +52,53 @@ def _tool_ok(result: Any) -> bool:
         if result.get("status") in {"error", "declined"}:
             return False
     return True
+
+
+def withhold(
+    messages: list[StoredMessage], through: int | None, hidden: frozenset[str]
+) -> list[StoredMessage]:
+    """Messages up to seq `through` lose their order data: the results of the `hidden` actions
+    (those that read or change the shopper's orders), the replies worded from them in the same
+    turn, and email addresses the shopper typed. Calls stay paired with (withheld) results."""
+    if not through:
+        return messages
+    out: list[StoredMessage] = []
+    names: dict[str, str] = {}
+    tainted = False  # an order-data result came earlier in this turn
+    for msg in messages:
+        if msg.seq > through:
+            out.append(msg)
+            continue
+        content = msg.content
+        if msg.role == "user":
+            tainted = False
+            text = message_text(content.get("content"))
+            content = {**content, "content": _EMAIL_RE.sub("(email hidden)", text)}
+        elif msg.role == "assistant":
+            calls = [_masked_call(call, names) for call in content.get("tool_calls") or []]
+            if calls:
+                content = {**content, "tool_calls": calls}
+            if tainted and message_text(content.get("content")).strip():
+                content = {**content, "content": WITHHELD_TEXT}
+        elif msg.role == "tool":
+            name = content.get("name") or names.get(str(content.get("tool_call_id")), "")
+            if name in hidden:
+                tainted = True
+                content = {**content, "content": json.dumps(WITHHELD_RESULT), "withheld": True}
+        out.append(dataclasses.replace(msg, content=content))
+    return out
+
+
+def _masked_call(call: Any, names: dict[str, str]) -> Any:
+    """A stored tool call with the email addresses in its arguments hidden (lookup_order's)."""
+    if not isinstance(call, dict):
+        return call
+    function = dict(call.get("function") or {})
+    names[str(call.get("id"))] = str(function.get("name") or "")
+    arguments = function.get("arguments")
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments or {})
+    function["arguments"] = _EMAIL_RE.sub("(email hidden)", text)
+    return {**call, "function": function}
 
 
 def to_history(messages: Iterable[_Message]) -> list[dict[str, Any]]:
@@ -65,6 +130,9 @@ def to_transcript(messages: Iterable[_Message]) -> list[dict[str, Any]]:
         elif msg.role == "tool":
             result = parse_tool_content(content.get("content"))
             name = content.get("name") or call_names.get(content.get("tool_call_id") or "", "")
+            if content.get("withheld"):
+                out.append({**base, "role": "notice", "action": name, "text": WITHHELD_TEXT})
+                continue
             entry = {**base, "role": "action", "action": name, "ok": _tool_ok(result)}
             entry["result"] = result
             if isinstance(result, dict) and isinstance(result.get("message"), str):
@@ -78,4 +146,12 @@ def to_transcript(messages: Iterable[_Message]) -> list[dict[str, Any]]:
     return out
 
 
-__all__ = ["message_text", "parse_tool_content", "to_history", "to_transcript"]
+__all__ = [
+    "WITHHELD_RESULT",
+    "WITHHELD_TEXT",
+    "message_text",
+    "parse_tool_content",
+    "to_history",
+    "to_transcript",
+    "withhold",
+]

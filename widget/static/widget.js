@@ -18,6 +18,14 @@
   mark("shopdesk-script-start");
 
   var TAG = "shopdesk-chat";
+  // Tell the host page (window events): the conversation is ready, a message came, a handoff.
+  function announce(name, detail) {
+    try {
+      W.dispatchEvent(new CustomEvent("shopdesk:" + name, { detail: detail }));
+    } catch (e) {
+      /* a host page's listener must never break the chat */
+    }
+  }
   var script = D.currentScript || D.querySelector("script[data-shopdesk]");
   // pages.py inlines widget.css here when it serves the file; a raw copy fetches it instead.
   var CSS_TEXT = /*__SHOPDESK_CSS__*/ null;
@@ -301,7 +309,7 @@
       var t = (this._t = STRINGS[cfg.lang]);
       this._store = storage("localStorage");
       this._session = storage("sessionStorage");
-      this._key = "shopdesk-conversation:" + cfg.base + ":" + (cfg.email || "guest").toLowerCase();
+      this._setKey();
       var root = this._root;
       if (CSS_TEXT) {
         if (root.adoptedStyleSheets !== undefined && W.CSSStyleSheet) {
@@ -411,6 +419,7 @@
       wrap.appendChild(panel);
       wrap.appendChild(bubble);
       this._renderGreeting();
+      applyWanted(this); // setUser/reset asked for before the element existed
       if (this._session && this._session.getItem("shopdesk-open") === "1") this.open(false);
       var self = this;
       W.requestAnimationFrame(function () {
@@ -446,8 +455,46 @@
       if (this._panel.hidden) this.open();
       else this.close();
     }
+    _setKey() {
+      var cfg = this._cfg;
+      this._key = "shopdesk-conversation:" + cfg.base + ":" + (cfg.email || "guest").toLowerCase();
+      this._token = null; // the resume token, when storage is unavailable
+    }
+    _forget() {
+      if (this._store) {
+        this._store.removeItem(this._key);
+        this._store.removeItem(this._key + ":token");
+      }
+      this._token = null;
+    }
+    _keep(id, token) {
+      if (id) this._conversation = id;
+      if (token) this._token = token;
+      if (!this._store) return;
+      if (id) this._store.setItem(this._key, id);
+      if (token) this._store.setItem(this._key + ":token", token);
+    }
+    // The host page signs its shopper in (setUser) or out (reset): a different shopper gets a
+    // fresh conversation; the same one again changes nothing.
+    setIdentity(email, signature) {
+      var cfg = this._cfg;
+      email = email ? String(email) : null;
+      signature = email && signature ? String(signature) : null;
+      if ((cfg.email || null) === email && (cfg.signature || null) === signature) return false;
+      if (!email) this._forget(); // signing out drops the signed-in shopper's conversation
+      cfg.email = email;
+      cfg.signature = signature;
+      this._setKey();
+      return true;
+    }
     startOver() {
-      if (this._store) this._store.removeItem(this._key);
+      this._restart(true);
+      this._input.focus();
+    }
+    // A new conversation on screen; `forget`: the stored id and token go too (start over, sign
+    // out), else a signed-in shopper's own stored conversation may resume.
+    _restart(forget) {
+      if (forget) this._forget();
       this._conversation = null;
       this._lead = null;
       this._leadDue = false;
@@ -456,8 +503,7 @@
       this._clear();
       this._busy = false;
       this._setWorking(false);
-      this._connect();
-      this._input.focus();
+      if (this._wanted) this._connect();
     }
 
     // ---- connection -----------------------------------------------------------------------
@@ -476,7 +522,10 @@
       ws.onopen = () => {
         var hello = { type: "hello" };
         var id = this._conversation || (this._store && this._store.getItem(this._key));
+        // The latest token, even if another tab rotated it: an id without it resumes nothing.
+        var token = (this._store && this._store.getItem(this._key + ":token")) || this._token;
         if (id) hello.conversation_id = id;
+        if (id && token) hello.resume_token = token;
         if (this._cfg.email && this._cfg.signature) {
           hello.identity = { email: this._cfg.email, signature: this._cfg.signature };
         }
@@ -546,9 +595,11 @@
           this._sub.textContent = t.subtitle;
           this._hideBanner(true);
           this._conversation = ev.conversation_id;
-          if (this._store && ev.conversation_id) this._store.setItem(this._key, ev.conversation_id);
+          this._keep(ev.conversation_id, ev.resume_token);
           this._clear();
           (ev.transcript || []).forEach(this._renderStored, this);
+          // Why this is not the conversation asked for, or why its order details are hidden.
+          if (typeof ev.notice === "string" && ev.notice) this._notice(ev.notice);
           var lf = ev.lead_form;
           this._leadText = lf && typeof lf.consent_text === "string" ? lf.consent_text : null;
           this._leadDue = false;
@@ -567,6 +618,14 @@
             this._submit();
           }
           this._scroll(true);
+          announce("ready", {
+            conversationId: ev.conversation_id,
+            verified: !!ev.verified,
+            resumed: !!ev.resumed,
+          });
+          break;
+        case "session":
+          this._keep(null, ev.resume_token); // rotated: the old token no longer resumes
           break;
         case "assistant_delta":
           this._setWorking(false);
@@ -578,6 +637,7 @@
           break;
         case "assistant_message":
           this._finishAssistant(ev);
+          announce("message", { role: "assistant", text: textOf(ev) });
           break;
         case "action_started":
           this._endStream();
@@ -600,6 +660,7 @@
           this._sync();
           this._addAgent(ev);
           this._announce((ev.name || t.staff) + ": " + (ev.text || ""));
+          announce("message", { role: "agent", text: textOf(ev), name: ev.name || null });
           break;
         case "handoff":
           this._endStream();
@@ -611,6 +672,7 @@
           this._notice(ev.message || t.handoff + (ev.reason ? " (" + ev.reason + ")" : ""));
           this._announce(ev.message || t.handoff);
           this._leadDue = true;
+          announce("handoff", { reason: ev.reason || "", message: ev.message || null });
           break;
         case "lead_saved":
           this._leadAnswer(ev, true);
@@ -654,6 +716,8 @@
         this._notice(this._t.handoff);
       } else if (type === "action_finished" || role === "action") {
         this._actionResult(item);
+      } else if (role === "notice") {
+        if (text) this._notice(text); // e.g. order details withheld after a verification ended
       }
     }
 
@@ -1054,6 +1118,19 @@
   if (!customElements.get(TAG)) customElements.define(TAG, ShopdeskChat);
 
   var el = null;
+  var wantedUser = null; // the last setUser/reset, applied once the element is built
+  function applyWanted(chat) {
+    var want = wantedUser;
+    if (!want) return;
+    wantedUser = null;
+    if (want.reset) {
+      chat._forget(); // the signed-in shopper's stored conversation, then the guest's
+      chat.setIdentity(null, null);
+      chat._restart(true);
+    } else if (chat.setIdentity(want.email, want.signature)) {
+      chat._restart(false);
+    }
+  }
   function mount() {
     if (el || D.querySelector(TAG)) {
       el = el || D.querySelector(TAG);
@@ -1074,6 +1151,19 @@
     },
     element: function () {
       return el;
+    },
+    // The host page's shopper, signed with the store secret (sign-in); safe before the widget is
+    // ready and safe to call twice.
+    setUser: function (email, signature) {
+      wantedUser = { email: email || null, signature: signature || null };
+      var chat = el || D.querySelector(TAG);
+      if (chat && chat._built) applyWanted(chat);
+    },
+    // The host page's sign-out (or a shared computer): a fresh conversation, nothing remembered.
+    reset: function () {
+      wantedUser = { email: null, signature: null, reset: true };
+      var chat = el || D.querySelector(TAG);
+      if (chat && chat._built) applyWanted(chat);
     },
   };
   if (D.body) mount();

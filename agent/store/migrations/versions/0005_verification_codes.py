@@ -2,7 +2,7 @@
 the database so that every replica checks the same codes.
 
 Revision ID: agent_0005
-Revises: agent_0003
+Revises: agent_0004
 Create Date: 2026-12-02
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "agent_0005"
-down_revision = "agent_0003"
+down_revision = "agent_0004"
 branch_labels = None
 depends_on = None
 
