@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from actions.auth import is_admin
 from actions.context import ActionContext, ActionError
+from actions.paths import is_safe
 from actions.return_status import STATUSES
 from actions.workflow import RESOLUTIONS, WorkflowError
 
@@ -199,7 +200,9 @@ class _Api:
     # Labels (public: the random file name is the credential) ------------------------------
     async def label_file(self, request: Request) -> Response:
         path = self.services.carrier.label_path(request.path_params["file"])
-        if path is None:
+        # A link planted in the labels folder must not serve what it points at (it served
+        # /etc/passwd): the file must be a plain file inside the folder the carrier named.
+        if path is None or not is_safe(path.parent, path.name):
             return _error(ApiError(404, "not_found", "No such label."))
         return FileResponse(
             path, media_type="application/pdf", headers={"Cache-Control": "private, max-age=3600"}

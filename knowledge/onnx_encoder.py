@@ -23,14 +23,17 @@ from typing import Any
 
 import numpy as np
 
+from actions.text import UNSAFE
+
 # Part of the file key: bump it whenever the exported graph changes (inputs, pooling, opset).
 RECIPE = "bert-last-hidden-state|mean-pool|l2|opset-17|v1"
 _HASH_MEMO = "minilm-hash.json"
 
 
 # Text normalisation --------------------------------------------------------------------------------
-# Control characters (category Cc) but tab and newlines, and lone UTF-16 surrogates (Cs).
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# The product's one definition of unsafe characters (actions.text). A CR is whitespace to BERT's
+# normaliser, as a newline is, so it becomes one rather than vanishing (same tokens, same vector).
+_UNSAFE = UNSAFE
 
 
 def _replace(match: re.Match[str]) -> str:
@@ -42,7 +45,7 @@ def clean_text(text: str) -> str:
     "\\ud800") cannot be encoded to UTF-8, so the tokenizer raised and took every query of its batch
     down with it: it becomes U+FFFD. Other control characters (NUL, …) are dropped; BERT's own
     normaliser drops them too, so honest text keeps exactly its vector."""
-    return _UNSAFE.sub(_replace, text)
+    return _UNSAFE.sub(_replace, text.replace("\r", "\n") if "\r" in text else text)
 
 
 # Where an export lives -----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from agent.cli.main import get_settings
+from agent.cli.main import check_storage, get_settings
 
 
 @click.command()
@@ -17,6 +17,11 @@ from agent.cli.main import get_settings
 def serve(host: str | None, port: int | None, log_level: str) -> None:
     """Serve the chat websocket, the REST API and the widget."""
     settings = get_settings(host=host, port=port)
+    refusal = settings.unsafe_to_serve()
+    if refusal is not None:  # demo secrets are in the README: never on a reachable address
+        click.echo(f"error: {refusal}", err=True)
+        sys.exit(2)
+    check_storage(settings)
     import uvicorn
 
     from agent.app.background import uvicorn_options
