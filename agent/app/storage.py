@@ -42,13 +42,7 @@ def check_data_dir(data: Path) -> None:
     where = Path(data)
     try:
         where.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=where, prefix=".shopdesk-write-check-")
-        try:
-            os.write(fd, b"ok")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-            Path(probe).unlink(missing_ok=True)
+        _probe_write(where)
     except OSError as exc:
         raise StorageError(
             f"the data directory {where} is not writable: {reason(exc)}; "
@@ -56,12 +50,28 @@ def check_data_dir(data: Path) -> None:
         ) from None
     for path in _files_written_in_place(where):
         try:
-            os.close(os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0)))
+            _open_for_writing(path)
         except OSError as exc:
             raise StorageError(
                 f"{path} in the data directory is not writable: {reason(exc)}; "
                 "fix its permissions (it must belong to the server's user)"
             ) from None
+
+
+def _probe_write(folder: Path) -> None:
+    """Create, write, sync and remove a file: what a read-only mount, a folder of another user or
+    a full disk refuses."""
+    fd, probe = tempfile.mkstemp(dir=folder, prefix=".shopdesk-write-check-")
+    try:
+        os.write(fd, b"ok")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+        Path(probe).unlink(missing_ok=True)
+
+
+def _open_for_writing(path: Path) -> None:
+    os.close(os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0)))
 
 
 def _files_written_in_place(root: Path) -> list[Path]:
