@@ -93,7 +93,8 @@ class InputGuard:
             await self._too_large()(scope, receive, send)
             return
         kind = _kind(headers.get(b"content-type", b"").decode("latin-1"), body)
-        if kind == "json" and too_deep(body, MAX_DEPTH):
+        # Whatever its declared type: the REST API parses any body as JSON.
+        if (kind == "json" or body.lstrip()[:1] in (b"{", b"[")) and too_deep(body, MAX_DEPTH):
             refusal = _refusal(
                 400,
                 "too_deep",
