@@ -231,7 +231,9 @@ def _backup(root: Path, source: str, data: bytes, now: datetime) -> Path:
     try:  # a link planted in the backup folder must not redirect the write
         base = safe_path(root, f"{source}.{stamp}")
     except UnsafePath as exc:
-        raise EditError("bad_backup", f"The previous version cannot be kept: {exc.message}") from None
+        raise EditError(
+            "bad_backup", f"The previous version cannot be kept: {exc.message}"
+        ) from None
     target, n = base, 0
     while target.exists() or target.is_symlink():  # two saves in one second keep both
         n += 1

@@ -125,7 +125,10 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(server) -> None:
 def test_normalise_text_replaces_what_cannot_be_stored_and_keeps_text() -> None:
     for honest in ["Hello", "line one\nline two\ttab", "naïve 日本 🚚", "½ ＦＵＬＬ"]:
         assert normalise_text(honest) == honest
-    assert normalise_text("mug\ud800 back\x00 now\x1b[0m\x7f") == "mug\ufffd back\ufffd now\ufffd[0m\ufffd"
+    assert (
+        normalise_text("mug\ud800 back\x00 now\x1b[0m\x7f")
+        == "mug\ufffd back\ufffd now\ufffd[0m\ufffd"
+    )
     assert normalise_text("a\r\nb\rc") == "a\nb\nc"
     assert normalise_json({"k\x00": ["\udfff", 1, None, {"x": "\x07"}]}) == {
         "k\ufffd": ["\ufffd", 1, None, {"x": "\ufffd"}]

@@ -67,7 +67,12 @@ def check_one(frame: str) -> AnyClientEvent | EventError:
         event = parse_client_event(frame)
     except EventError as exc:
         exc.to_event().model_dump_json()  # the error itself can always be sent
-        assert exc.message and exc.code in {"bad_json", "too_deep", "unknown_event", "invalid_event"}
+        assert exc.message and exc.code in {
+            "bad_json",
+            "too_deep",
+            "unknown_event",
+            "invalid_event",
+        }
         return exc
     event.model_dump_json()  # encodable: no lone surrogate got through
     assert event.type in CLIENT_EVENT_TYPES

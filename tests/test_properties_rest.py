@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from starlette.routing import Route
 from websockets.sync.client import connect
 
-from tests.test_properties_events import ANY_CHAR, JSON, TEXT, deep, event_shaped
 from agent.app.background import BackgroundServer
 from agent.app.server import build_app
+from tests.test_properties_events import ANY_CHAR, JSON, TEXT, deep, event_shaped
 from tests.ws_helpers import bell_settings
 
 ADMIN = "Bearer demo-admin-token"

@@ -159,7 +159,6 @@ class Settings(BaseSettings):
         advances in real time. Copies of these settings share it."""
         return self._clock
 
-
     # Demo mode and a safe start --------------------------------------------------------------
     @property
     def demo_mode(self) -> bool:
@@ -197,7 +196,8 @@ class Settings(BaseSettings):
 
 # The documented demo values of the settings that guard the store (README, `make run`).
 DEMO_SECRETS = {
-    name: Settings.model_fields[name].default for name in ("admin_token", "staff_password", "secret")
+    name: Settings.model_fields[name].default
+    for name in ("admin_token", "staff_password", "secret")
 }
 
 

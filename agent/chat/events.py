@@ -245,7 +245,9 @@ def parse_client_event(text: str | bytes) -> AnyClientEvent:
     escapes: the nesting depth is checked before parsing, and every string in the frame is
     normalised (actions.text) before any model sees it."""
     if too_deep(text, MAX_DEPTH):
-        raise EventError("too_deep", f"The message is nested too deeply (at most {MAX_DEPTH} levels).")
+        raise EventError(
+            "too_deep", f"The message is nested too deeply (at most {MAX_DEPTH} levels)."
+        )
     try:
         data = normalise_json(json.loads(text))
     except (ValueError, UnicodeDecodeError, RecursionError):
