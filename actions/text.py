@@ -16,6 +16,9 @@ from typing import TypeVar
 
 # Control characters (category Cc) but tab and newline, and the surrogate range (Cs).
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# The same but for CR, for code that takes line ends as they come (the query encoder: a CR is
+# whitespace to BERT's normaliser, so it changes no vector).
+UNSAFE_BUT_CR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
 
 T = TypeVar("T")
@@ -43,4 +46,11 @@ def normalise_json(value: T) -> T:
     return value
 
 
-__all__ = ["REPLACEMENT", "UNSAFE", "needs_normalising", "normalise_json", "normalise_text"]
+__all__ = [
+    "REPLACEMENT",
+    "UNSAFE",
+    "UNSAFE_BUT_CR",
+    "needs_normalising",
+    "normalise_json",
+    "normalise_text",
+]

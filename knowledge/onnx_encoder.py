@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from actions.text import UNSAFE
+from actions.text import UNSAFE_BUT_CR
 
 # Part of the file key: bump it whenever the exported graph changes (inputs, pooling, opset).
 RECIPE = "bert-last-hidden-state|mean-pool|l2|opset-17|v1"
@@ -31,9 +31,8 @@ _HASH_MEMO = "minilm-hash.json"
 
 
 # Text normalisation --------------------------------------------------------------------------------
-# The product's one definition of unsafe characters (actions.text). A CR is whitespace to BERT's
-# normaliser, as a newline is, so it becomes one rather than vanishing (same tokens, same vector).
-_UNSAFE = UNSAFE
+# The product's one definition of unsafe characters (actions.text), CR kept as it comes.
+_UNSAFE = UNSAFE_BUT_CR
 
 
 def _replace(match: re.Match[str]) -> str:
@@ -45,7 +44,7 @@ def clean_text(text: str) -> str:
     "\\ud800") cannot be encoded to UTF-8, so the tokenizer raised and took every query of its batch
     down with it: it becomes U+FFFD. Other control characters (NUL, …) are dropped; BERT's own
     normaliser drops them too, so honest text keeps exactly its vector."""
-    return _UNSAFE.sub(_replace, text.replace("\r", "\n") if "\r" in text else text)
+    return _UNSAFE.sub(_replace, text)
 
 
 # Where an export lives -----------------------------------------------------------------------------
