@@ -218,3 +218,37 @@ def test_a_healthy_data_directory_passes_and_leaves_nothing_behind(tmp_path: Pat
     check_data_dir(data)
     with pytest.raises(StorageError):
         check_data_dir(data / "shopdesk.db")  # a file where the directory should be
+
+
+def test_a_full_disk_while_the_app_indexes_at_start_up_is_one_line_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Inside uvicorn's start-up, where Starlette would log the whole traceback."""
+    import agent.app.server
+    import knowledge.embedding
+    from agent.app.background import bind_loopback
+
+    def full(settings: object) -> object:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "chroma"))
+
+    monkeypatch.setattr(knowledge.embedding, "warm_up_queries", lambda *a: None)
+    monkeypatch.setattr(agent.app.server, "_open_knowledge", full)
+    free = bind_loopback("127.0.0.1", 0)  # a port nobody uses, should the fault not happen
+    port = str(free.getsockname()[1])
+    free.close()
+    status, _, err = run_main(
+        monkeypatch,
+        capsys,
+        "--data",
+        str(tmp_path),
+        "serve",
+        "--port",
+        port,
+        "--log-level",
+        "error",
+    )
+    assert status == 1
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (
+        f"error: cannot write ({tmp_path / 'chroma'}): the disk is full"
+    )

@@ -14,6 +14,7 @@ import sqlite3
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 # Folders whose files the server never writes in place: label PDFs and backups are written once
 # and only read after, the ONNX model cache is optional. Skipping them keeps the check quick.
@@ -112,4 +113,30 @@ def _database_error(exc: BaseException) -> str | None:
     return None
 
 
-__all__ = ["StorageError", "check_data_dir", "reason", "storage_failure"]
+class StartupFaults:
+    """ASGI wrapper for `serve`: a storage fault while the app starts (indexing the knowledge,
+    importing orders) is reported to uvicorn as its one line instead of Starlette's traceback,
+    and kept in `failure` so the CLI can end on it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.failure: str | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def said(message: Any) -> None:
+            if message.get("type") == "lifespan.startup.failed":
+                # Starlette sends this from inside its `except`: the exception is the current one.
+                line = storage_failure(sys.exc_info()[1] or Exception())
+                if line is not None:
+                    self.failure = line
+                    message = {**message, "message": f"start-up failed: {line}"}
+            await send(message)
+
+        await self.app(scope, receive, said)
+
+
+__all__ = ["StartupFaults", "StorageError", "check_data_dir", "reason", "storage_failure"]

@@ -26,21 +26,28 @@ def serve(host: str | None, port: int | None, log_level: str) -> None:
 
     from agent.app.background import uvicorn_options
     from agent.app.server import build_app
+    from agent.app.storage import StartupFaults
     from knowledge.embedding import query_model_dir, warm_up_queries
 
     # Get the query encoder ready before the first shopper arrives: the ONNX export kept in the
     # data directory (made now, once, if `shopdesk index` has not), else torch.
     onnx = settings.query_model == "onnx"
     warm_up_queries(query_model_dir(settings.data) if onnx else None)
-    app = build_app(settings)
+    app = StartupFaults(build_app(settings))
     click.echo(f"shopdesk on http://{settings.host}:{settings.port}  (websocket /ws)")
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=log_level,
-        **uvicorn_options(settings),
-    )
+    try:
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=log_level,
+            **uvicorn_options(settings),
+        )
+    except SystemExit:
+        if app.failure is None:
+            raise
+        click.echo(f"error: {app.failure}", err=True)  # a full disk at start-up: the last word
+        sys.exit(1)
 
 
 @click.command()
