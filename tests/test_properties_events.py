@@ -9,6 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from actions.json_limits import too_deep
 from agent.chat.events import CLIENT_EVENT_TYPES, AnyClientEvent, EventError, parse_client_event
 
 FAST = settings(
@@ -102,3 +103,18 @@ def test_message_text_arrives_normalised_whatever_it_holds(text: str) -> None:
     stored = event.text  # type: ignore[union-attr]
     stored.encode("utf-8")  # storable
     assert all(ch in "\n\t" or not (ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F) for ch in stored)
+
+
+def nesting(value: Any) -> int:
+    if isinstance(value, list):
+        return 1 + max((nesting(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((nesting(v) for v in value.values()), default=0)
+    return 0
+
+
+@FAST
+@given(JSON, st.integers(min_value=0, max_value=4), st.booleans())
+def test_the_depth_scan_agrees_with_the_parsed_depth(value: Any, limit: int, ascii: bool) -> None:
+    text = json.dumps(value, ensure_ascii=ascii, allow_nan=True)
+    assert too_deep(text, limit) == (nesting(value) > limit)
