@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 from actions.auth import is_admin
 from actions.carrier import label_filename
 from actions.context import ActionContext, ActionError
+from actions.paths import is_safe
 from actions.return_status import STATUSES
 from actions.workflow import RESOLUTIONS, WorkflowError
 
@@ -219,6 +220,10 @@ class _Api:
     async def label_file(self, request: Request) -> Response:
         name = request.path_params["file"]
         path = self.services.carrier.label_path(name)
+        # A link planted in the labels folder must not serve what it points at (it served
+        # /etc/passwd): the file must be a plain file inside the folder the carrier named.
+        if path is not None and not is_safe(path.parent, path.name):
+            path = None
         # Only a label a return owns: one made in a race the return lost is not the shopper's.
         rma_id = await run_in_threadpool(self.services.store.label_rma, name) if path else None
         if path is None or rma_id is None:

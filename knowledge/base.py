@@ -11,6 +11,7 @@ from typing import Literal
 
 import numpy as np
 
+from actions.text import normalise_text
 from knowledge import embedding, queries
 from knowledge.bm25 import BM25Index, tokenize
 from knowledge.chunker import CHUNKER_VERSION
@@ -256,7 +257,7 @@ class KnowledgeBase:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         self._ensure_loaded()
-        query = query.strip()
+        query = normalise_text(query).strip()  # the text embedded and matched is the stored kind
         if not query or k < 1:
             return SearchResult(passages=[], confidence=0.0)
         vector = queries.query_encoder().encode(query) if mode != "keyword" else None
@@ -270,7 +271,7 @@ class KnowledgeBase:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         if not self._loaded:
             await asyncio.to_thread(self._ensure_loaded)
-        query = query.strip()
+        query = normalise_text(query).strip()  # the text embedded and matched is the stored kind
         if not query or k < 1:
             return SearchResult(passages=[], confidence=0.0)
         if mode == "keyword":

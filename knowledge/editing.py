@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from actions.paths import UnsafePath, safe_path
 from knowledge.chunker import chunk_document, headings
 from knowledge.loader import MARKDOWN_SUFFIXES, parse, sha1_bytes
 from knowledge.models import IndexReport, LoadProblem
@@ -95,13 +96,13 @@ def check_source(source: str, *, new: bool = False) -> str:
 
 
 def resolve(kb_dir: Path, source: str, *, new: bool = False) -> Path:
-    """The file for `source`, guaranteed inside kb_dir even through symlinks."""
+    """The file for `source`: inside kb_dir, and reached through no symlink (a link in the folder
+    is refused for reading and writing alike, as the indexer refuses it)."""
     source = check_source(source, new=new)
-    root = Path(kb_dir).resolve()
-    path = (root / source).resolve()
-    if not path.is_relative_to(root) or path == root:
-        raise EditError("bad_source", "That path is outside the knowledge folder.")
-    return path
+    try:
+        return safe_path(Path(kb_dir).resolve(), source)
+    except UnsafePath as exc:
+        raise EditError("bad_source", f"That path cannot be edited: {exc.message}") from None
 
 
 def read(kb_dir: Path, source: str) -> tuple[str, str] | None:
@@ -227,9 +228,14 @@ def _file_chunks(kb: KnowledgeBase, source: str) -> dict[str, str]:
 
 def _backup(root: Path, source: str, data: bytes, now: datetime) -> Path:
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    base = root / f"{source}.{stamp}"
+    try:  # a link planted in the backup folder must not redirect the write
+        base = safe_path(root, f"{source}.{stamp}")
+    except UnsafePath as exc:
+        raise EditError(
+            "bad_backup", f"The previous version cannot be kept: {exc.message}"
+        ) from None
     target, n = base, 0
-    while target.exists():  # two saves in one second keep both versions
+    while target.exists() or target.is_symlink():  # two saves in one second keep both
         n += 1
         target = base.with_name(f"{base.name}-{n}")
     target.parent.mkdir(parents=True, exist_ok=True)

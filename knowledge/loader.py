@@ -3,26 +3,46 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
 
+from actions.paths import UnsafePath, read_bytes_nofollow, safe_path
+from actions.text import normalise_text
 from knowledge.models import Document, LoadProblem
+
+log = logging.getLogger(__name__)
 
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 
 
 def discover(kb_dir: Path) -> Iterator[tuple[str, Path]]:
-    """Yield (source, path) for every markdown file below kb_dir, skipping hidden entries."""
+    """Yield (source, path) for every markdown file below kb_dir, skipping hidden entries and
+    anything reached through a symlink or resolving outside kb_dir (a planted link made the chat
+    quote /etc/passwd): those are logged and never read."""
     if not kb_dir.is_dir():
         return
     for path in sorted(kb_dir.rglob("*")):
         rel = path.relative_to(kb_dir)
         if any(part.startswith(".") for part in rel.parts):
             continue  # editors' swap files, .git, …
-        if path.suffix.lower() in MARKDOWN_SUFFIXES and path.is_file():
-            yield rel.as_posix(), path
+        if path.suffix.lower() not in MARKDOWN_SUFFIXES:
+            continue
+        try:
+            safe = safe_path(kb_dir, rel)
+        except UnsafePath as exc:
+            log.warning("knowledge: skipping %s: %s", rel.as_posix(), exc.message)
+            continue
+        if safe.suffix.lower() in MARKDOWN_SUFFIXES and safe.is_file():
+            yield rel.as_posix(), safe
+
+
+def read_discovered(path: Path) -> bytes:
+    """The bytes of a file `discover` yielded, opened without following a link that appeared
+    since (OSError then, which the scan reports as unreadable)."""
+    return read_bytes_nofollow(path)
 
 
 def sha1_bytes(data: bytes) -> str:
@@ -36,13 +56,15 @@ def default_title(source: str) -> str:
 
 
 def decode(data: bytes) -> str:
-    """UTF-8 (a BOM is tolerated); anything else is a LoadProblem naming the line of the bad byte."""
+    """UTF-8 (a BOM is tolerated); anything else is a LoadProblem naming the line of the bad byte.
+    The text is normalised (actions.text: line ends, NUL and control characters) before it is
+    chunked, stored and embedded."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise LoadProblem(f"not valid UTF-8 (byte 0x{data[exc.start]:02x})", line) from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return normalise_text(text)
 
 
 def parse(source: str, data: bytes) -> Document:

@@ -23,14 +23,16 @@ from typing import Any
 
 import numpy as np
 
+from actions.text import UNSAFE_BUT_CR
+
 # Part of the file key: bump it whenever the exported graph changes (inputs, pooling, opset).
 RECIPE = "bert-last-hidden-state|mean-pool|l2|opset-17|v1"
 _HASH_MEMO = "minilm-hash.json"
 
 
 # Text normalisation --------------------------------------------------------------------------------
-# Control characters (category Cc) but tab and newlines, and lone UTF-16 surrogates (Cs).
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# The product's one definition of unsafe characters (actions.text), CR kept as it comes.
+_UNSAFE = UNSAFE_BUT_CR
 
 
 def _replace(match: re.Match[str]) -> str:

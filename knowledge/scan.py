@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from knowledge.chunker import chunk_document, headings
-from knowledge.loader import discover, parse, sha1_bytes
+from knowledge.loader import discover, parse, read_discovered, sha1_bytes
 from knowledge.models import Chunk, FileState, IndexWarning, LoadProblem
 
 
@@ -44,7 +44,7 @@ def scan(kb_dir: Path, known: dict[str, FileState]) -> Scan:
             if prev and (prev.mtime_ns, prev.size) == (stat.st_mtime_ns, stat.st_size):
                 result.unchanged_sources.append(source)
                 continue
-            data = path.read_bytes()
+            data = read_discovered(path)
             digest = sha1_bytes(data)
             if prev and prev.sha1 == digest:  # touched, not changed: remember the new stat
                 result.states.append(replace(prev, mtime_ns=stat.st_mtime_ns, size=stat.st_size))

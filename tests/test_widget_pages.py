@@ -75,12 +75,21 @@ def test_store_page_embeds_the_widget_as_a_store_would(client: TestClient) -> No
     )
 
 
-def test_signed_in_store_page_carries_a_server_computed_signature(client: TestClient) -> None:
-    html = client.get("/?as=shopper").text
-    signature = sign_email(DEMO_SHOPPER.email, "a-test-secret-value")
+def test_signed_in_demo_store_page_carries_a_server_computed_signature(tmp_path: Path) -> None:
+    settings = Settings(data=tmp_path)  # demo mode: the demo orders and no SHOPDESK_SECRET
+    demo = TestClient(Starlette(routes=routes(settings)), base_url="http://shop.test")
+    html = demo.get("/?as=shopper").text
+    signature = sign_email(DEMO_SHOPPER.email, settings.secret)
     assert f'data-email="{DEMO_SHOPPER.email}"' in html
     assert f'data-signature="{signature}"' in html
-    assert "a-test-secret-value" not in html
+    assert settings.secret not in html
+
+
+def test_with_a_store_secret_the_demo_signing_page_does_not_exist(client: TestClient) -> None:
+    response = client.get("/?as=shopper")
+    assert response.status_code == 404 and "demo mode" in response.text
+    assert "data-signature" not in response.text
+    assert "sign-in-as-shopper" not in client.get("/").text
 
 
 def test_widget_source_never_writes_html_strings() -> None:

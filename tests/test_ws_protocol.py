@@ -99,11 +99,18 @@ async def test_a_too_long_message_is_refused_and_not_stored(server) -> None:
     assert [e["text"] for e in again["transcript"] if e["role"] == "user"] == ["y" * 200]
 
 
-async def test_a_too_large_frame_is_refused_and_the_socket_stays(server) -> None:
+async def test_a_too_large_frame_is_explained_before_the_close(server) -> None:
     async with client(server.ws_url) as c:
         await c.hello()
         await c.ws.send(json.dumps({"type": "user_message", "text": "z" * 3000}))
-        assert (await c.recv())["code"] == "frame_too_large"
+        error = await c.recv()
+        assert error["code"] == "frame_too_large" and "at most 2048 bytes" in error["message"]
+        with pytest.raises(ConnectionClosed) as closed:
+            await c.recv()
+        assert closed.value.rcvd is not None
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1009, "frame_too_large")
+    async with client(server.ws_url) as c:  # the server itself is unharmed
+        await c.hello()
         assert last(await c.say("small again"), "assistant_message")
 
 

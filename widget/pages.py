@@ -109,10 +109,21 @@ def routes(settings: Any) -> list[BaseRoute]:
 
     async def store_page(request: Request) -> Response:
         signed_in = request.query_params.get("as") == "shopper"
+        # The signing page signs a shopper with the store's own secret: with a real secret that
+        # signature is a real credential, so it exists only in demo mode (settings.demo_mode).
+        demo = bool(settings.demo_mode)
+        if signed_in and not demo:
+            return HTMLResponse(
+                "<!doctype html><title>Not found</title><p>The demo sign-in exists only in demo "
+                "mode (the demo store's data and no SHOPDESK_SECRET set).</p>",
+                status_code=404,
+                headers={"Cache-Control": "no-store"},
+            )
         base = str(request.base_url).rstrip("/")
         html = store.render(
             store_name=settings.store_name,
             base=base,
+            demo=demo,
             shopper=DEMO_SHOPPER if signed_in else None,
             signature=_sign(DEMO_SHOPPER.email, settings.secret) if signed_in else None,
         )

@@ -27,8 +27,8 @@ def bind_loopback(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
 def uvicorn_options(settings: Any) -> dict[str, Any]:
     """uvicorn settings that go with the app's own limits.
 
-    Frames up to 16 × max_frame_bytes reach the app, which answers `frame_too_large` and keeps the
-    socket; only beyond that does the websocket layer itself close with 1009 (message too big).
+    Frames up to 16 × max_frame_bytes reach the app, which answers `frame_too_large` in words and
+    then closes with 1009; only beyond that does the websocket layer close with 1009 unexplained.
     """
     return {
         "ws_max_size": max(settings.max_frame_bytes * 16, 1 << 20),

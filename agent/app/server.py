@@ -23,6 +23,7 @@ from actions.api import api_routes
 from actions.registry import ActionRegistry
 from actions.services import ActionServices
 from agent.app.admin import admin_routes
+from agent.app.input_guard import InputGuard, server_error
 from agent.app.services import open_services
 from agent.app.settings import Settings
 from agent.app.state import AppState, ShopdeskApp
@@ -75,7 +76,12 @@ def build_app(
         async with _running(state, own_services=own_services, own_store=own_conversations):
             yield
 
-    return ShopdeskApp(state, _routes(state), lifespan)
+    app = ShopdeskApp(state, _routes(state), lifespan)
+    # Bodies are bounded, depth-checked and normalised before any route reads them; anything a
+    # handler did not expect is a JSON error in words, not a traceback.
+    app.add_middleware(InputGuard)
+    app.add_exception_handler(Exception, server_error)
+    return app
 
 
 def _state(

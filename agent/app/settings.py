@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import UTC, datetime
 from ipaddress import ip_network
 from pathlib import Path
@@ -267,6 +268,56 @@ class Settings(BaseSettings):
         """The product's one clock: reads `now` at start-up (the wall clock when unset), then
         advances in real time. Copies of these settings share it."""
         return self._clock
+
+    # Demo mode and a safe start --------------------------------------------------------------
+    @property
+    def demo_mode(self) -> bool:
+        """The demo: the demo store's orders and no store secret set (SHOPDESK_SECRET). Only then
+        may the store page sign in its demo shopper (widget/pages.py), since that signature is
+        made with the store's secret and would verify as the real thing."""
+        if "secret" in self.model_fields_set or self.orders is None:
+            return False
+        return Path(self.orders).resolve() == (DEMO_STORE / "orders.json").resolve()
+
+    def demo_secrets(self) -> list[str]:
+        """The settings still at the values the README documents, by environment variable."""
+        return [
+            f"SHOPDESK_{name.upper()}"
+            for name, value in DEMO_SECRETS.items()
+            if getattr(self, name) == value
+        ]
+
+    def unsafe_to_serve(self) -> str | None:
+        """Why serving these settings is refused, in one line, or None. A demo secret is public
+        (it is in the README), so on any address but loopback it would let anyone in."""
+        if _is_loopback(self.host):
+            return None
+        names = self.demo_secrets()
+        if not names:
+            return None
+        return (
+            f"refusing to serve on {self.host}: {', '.join(names)} still "
+            f"{'has its' if len(names) == 1 else 'have their'} demo "
+            f"value{'' if len(names) == 1 else 's'} from the README; set "
+            f"{'it' if len(names) == 1 else 'them'} to secret values of your own "
+            "(or serve on 127.0.0.1)"
+        )
+
+
+# The documented demo values of the settings that guard the store (README, `make run`).
+DEMO_SECRETS = {
+    name: Settings.model_fields[name].default
+    for name in ("admin_token", "staff_password", "secret")
+}
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve anywhere
 
 
 def _split_address(value: str) -> list[str]:

@@ -1,8 +1,9 @@
 """The `/ws` endpoint: handshake checks, the frame loop, limits, and one handler per client event.
 
 Bad input never drops the connection: every problem is an `error` event and the socket stays open.
-The only closes are the idle timeout (code 4000, reason "idle_timeout") and the origin refusal, which
-happens at the handshake (HTTP 403) before any socket exists.
+The only closes are the idle timeout (code 4000, reason "idle_timeout"), a frame over the size limit
+(an `error` event, then 1009 "frame_too_large"), and the origin refusal, which happens at the
+handshake (HTTP 403) before any socket exists.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class CloseCode(IntEnum):
     """Close codes this server uses (4000–4999 are the application's own)."""
 
     POLICY_VIOLATION = 1008  # origin refused (sent as HTTP 403 during the handshake)
+    MESSAGE_TOO_BIG = 1009  # a frame over max_frame_bytes, after an `error` event saying so
     IDLE_TIMEOUT = 4000
     SERVER_SHUTDOWN = 1001
 
@@ -120,6 +122,11 @@ class ChatSocket:
     async def error(self, code: str, message: str) -> None:
         await self.send(ErrorEvent(code=code, message=message))
 
+    async def close(self, code: int, reason: str) -> None:
+        self.open = False
+        with contextlib.suppress(Exception):  # the peer may be gone already
+            await self.websocket.close(code=code, reason=reason)
+
     # The frame loop ------------------------------------------------------------------------------
     async def run(self) -> None:
         CLIENT_ADDRESS.set(self.address)  # the turns this socket starts count against it
@@ -149,9 +156,15 @@ class ChatSocket:
         limit = self.settings.max_frame_bytes
         size = len(data) if data is not None else len(text or "")
         if text is not None and limit // 4 < size <= limit:
-            size = len(text.encode("utf-8"))  # exact only when it could matter
+            size = len(text.encode("utf-8", "surrogatepass"))  # exact only when it could matter
         if size > limit:
-            await self.error("frame_too_large", f"A frame may be at most {limit} bytes.")
+            # Said in words first, so the client knows why the close that follows came.
+            await self.error(
+                "frame_too_large",
+                f"That message was too large to read (at most {limit} bytes), so this connection "
+                "is closing; reconnect to carry on.",
+            )
+            await self.close(CloseCode.MESSAGE_TOO_BIG, "frame_too_large")
             return
         if text is None:
             await self.error("invalid_event", "Send events as JSON text frames.")

@@ -30,6 +30,9 @@ from pydantic import (
     model_serializer,
 )
 
+from actions.json_limits import MAX_DEPTH, too_deep
+from actions.text import normalise_json
+
 # A conversation id is 128 random bits (32 hex chars); leave room for other schemes but not much.
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
@@ -240,7 +243,8 @@ _server_adapter: TypeAdapter[AnyServerEvent] = TypeAdapter(ServerEvent)
 
 
 class EventError(Exception):
-    """A client frame the server cannot use; `code` is bad_json, unknown_event or invalid_event."""
+    """A client frame the server cannot use; `code` is bad_json, too_deep, unknown_event or
+    invalid_event."""
 
     def __init__(self, code: str, message: str, event_type: str | None = None) -> None:
         super().__init__(message)
@@ -253,10 +257,16 @@ class EventError(Exception):
 
 
 def parse_client_event(text: str | bytes) -> AnyClientEvent:
-    """Parse one client frame, or raise EventError saying what is wrong with it."""
+    """Parse one client frame, or raise EventError saying what is wrong with it. Nothing else
+    escapes: the nesting depth is checked before parsing, and every string in the frame is
+    normalised (actions.text) before any model sees it."""
+    if too_deep(text, MAX_DEPTH):
+        raise EventError(
+            "too_deep", f"The message is nested too deeply (at most {MAX_DEPTH} levels)."
+        )
     try:
-        data = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
+        data = normalise_json(json.loads(text))
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise EventError("bad_json", "The message is not valid JSON.") from None
     if not isinstance(data, dict):
         raise EventError("invalid_event", "An event must be a JSON object with a 'type'.")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from agent.cli.main import get_settings
+from agent.cli.main import check_storage, get_settings
 
 if TYPE_CHECKING:
     from actions import ActionRegistry
@@ -71,7 +71,8 @@ def import_orders(file: Path, as_json: bool) -> None:
     from actions.store.orders import OrderStore
 
     settings = get_settings()
-    settings.data.mkdir(parents=True, exist_ok=True)
+    if settings.database_url is None:  # the SQLite file lives in the data directory
+        check_storage(settings)
     store = OrderStore(settings.resolved_database_url)
     try:
         store.migrate()

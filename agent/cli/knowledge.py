@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from agent.cli.main import get_settings
+from agent.cli.main import check_storage, get_settings
 
 
 def _console(stderr: bool = False):
@@ -22,6 +22,7 @@ def _open_kb():
     from knowledge import KnowledgeBase
 
     settings = get_settings()
+    check_storage(settings)
     return KnowledgeBase(settings.kb, settings.data, index_threads=settings.index_threads)
 
 

@@ -91,6 +91,27 @@ def main() -> None:
         cli(prog_name="shopdesk")
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:
+        # A full disk or an unwritable data directory is the owner's to fix, not a bug: one line
+        # that says what and where, not a traceback. Anything else is a bug and keeps its trace.
+        from agent.app.storage import storage_failure
+
+        line = storage_failure(exc)
+        if line is None:
+            raise
+        click.echo(f"error: {line}", err=True)
+        sys.exit(1)
 
 
-__all__ = ["cli", "get_settings", "main"]
+def check_storage(settings: Settings) -> None:
+    """Exit with one line unless the data directory and its files can be written."""
+    from agent.app.storage import StorageError, check_data_dir
+
+    try:
+        check_data_dir(settings.data)
+    except StorageError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+__all__ = ["check_storage", "cli", "get_settings", "main"]

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from agent.cli.main import get_settings
+from agent.cli.main import check_storage, get_settings
 
 
 @click.command()
@@ -17,25 +17,37 @@ from agent.cli.main import get_settings
 def serve(host: str | None, port: int | None, log_level: str) -> None:
     """Serve the chat websocket, the REST API and the widget."""
     settings = get_settings(host=host, port=port)
+    refusal = settings.unsafe_to_serve()
+    if refusal is not None:  # demo secrets are in the README: never on a reachable address
+        click.echo(f"error: {refusal}", err=True)
+        sys.exit(2)
+    check_storage(settings)
     import uvicorn
 
     from agent.app.background import uvicorn_options
     from agent.app.server import build_app
+    from agent.app.storage import StartupFaults
     from knowledge.embedding import query_model_dir, warm_up_queries
 
     # Get the query encoder ready before the first shopper arrives: the ONNX export kept in the
     # data directory (made now, once, if `shopdesk index` has not), else torch.
     onnx = settings.query_model == "onnx"
     warm_up_queries(query_model_dir(settings.data) if onnx else None)
-    app = build_app(settings)
+    app = StartupFaults(build_app(settings))
     click.echo(f"shopdesk on http://{settings.host}:{settings.port}  (websocket /ws)")
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=log_level,
-        **uvicorn_options(settings),
-    )
+    try:
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=log_level,
+            **uvicorn_options(settings),
+        )
+    except SystemExit:
+        if app.failure is None:
+            raise
+        click.echo(f"error: {app.failure}", err=True)  # a full disk at start-up: the last word
+        sys.exit(1)
 
 
 @click.command()
