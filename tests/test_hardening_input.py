@@ -8,7 +8,6 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
@@ -184,20 +183,3 @@ def test_staff_text_from_json_and_forms_is_stored_normalised(server) -> None:
 def test_knowledge_text_is_normalised_before_it_is_chunked() -> None:
     doc = parse("care.md", b"# Care\r\n\r\nHand-wash\x00 the rim\x1b.\r\n")
     assert doc.body == "# Care\n\nHand-wash\ufffd the rim\ufffd.\n"
-
-
-# Labels -----------------------------------------------------------------------------------------
-def test_a_link_planted_in_the_labels_folder_is_not_served(server, tmp_path: Path) -> None:
-    labels = Path(server.app.state.settings.data) / "labels"
-    labels.mkdir(parents=True, exist_ok=True)
-    secret = tmp_path / "passwd"
-    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
-    planted = "a" * 24 + ".pdf"
-    (labels / planted).symlink_to(secret)
-    real = "b" * 24 + ".pdf"
-    (labels / real).write_bytes(b"%PDF-1.4 a label")
-    with httpx.Client(base_url=server.http_url, timeout=30) as http:
-        refused = http.get(f"/labels/{planted}")
-        assert refused.status_code == 404 and "root:" not in refused.text
-        assert refused.json()["message"] == "No such label."
-        assert http.get(f"/labels/{real}").content == b"%PDF-1.4 a label"

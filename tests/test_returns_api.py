@@ -185,6 +185,24 @@ def test_actions_are_listed_and_callable(client: TestClient) -> None:
     assert bad.status_code == 422 and bad.json()["error"] == "invalid_arguments"
 
 
+def test_a_link_planted_over_a_label_is_not_served(
+    client: TestClient, services: ActionServices, tmp_path: Path
+) -> None:
+    # A link in the labels folder once served /etc/passwd under a label's name.
+    rma = _create(client).json()
+    order = services.store.find_order("WK-1006")
+    label = services.carrier.create_label(services.workflow.get(rma["id"]), order)  # type: ignore[arg-type]
+    services.workflow.attach_label(rma["id"], label)
+    assert client.get(f"/labels/{label.path.name}").status_code == 200
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    label.path.unlink()
+    label.path.symlink_to(secret)
+    refused = client.get(f"/labels/{label.path.name}")
+    assert refused.status_code == 404 and "root:" not in refused.text
+    assert refused.json()["message"] == "There is no such label."
+
+
 def test_label_files_are_served_only_by_their_random_name(
     client: TestClient, services: ActionServices
 ) -> None:
