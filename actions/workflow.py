@@ -9,7 +9,8 @@
   inspection). Not from approved/label_sent: a promise made to the shopper is cancelled, not rejected.
 - approved → item_received: the shopper dropped the parcel off without our label.
 - approved → refunded: only when no line needs return shipping (final-sale fault returns: keep it).
-Every change is a history row and a `return.updated` webhook, written in the same transaction.
+Every change is a history row, a `return.updated` webhook and its emails, written in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from actions.store.rma import ReturnAuthorization
 
 if TYPE_CHECKING:
     from actions.carrier import Label
+    from actions.email import EmailOutbox
     from actions.policy import LineResult
     from actions.webhooks import WebhookService
 
@@ -67,11 +69,13 @@ class ReturnsWorkflow:
         clock: Callable[[], datetime],
         payments: PaymentGateway | None = None,
         webhooks: WebhookService | None = None,
+        email: EmailOutbox | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.payments = payments
         self.webhooks = webhooks
+        self.email = email
 
     # Reads ------------------------------------------------------------------------------
     def get(self, rma_id: str) -> ReturnAuthorization | None:
@@ -229,10 +233,14 @@ class ReturnsWorkflow:
     def _announce(self, s: Session, event: str, record: ReturnAuthorization) -> None:
         if self.webhooks is not None:
             self.webhooks.enqueue(s, event, record.to_dict())
+        if self.email is not None:  # the shopper's (and the team's) emails, same transaction
+            self.email.on_return_event(s, event, record)
 
     def _wake(self) -> None:
         if self.webhooks is not None:
             self.webhooks.wake()
+        if self.email is not None:
+            self.email.wake()
 
 
 def _validate_request(order: Order, lines: Sequence[LineResult], resolution: str) -> dict[str, int]:

@@ -46,9 +46,17 @@ async def returns_page(c: Console, request: Request, staff: StaffSession) -> Res
         for r in await asyncio.to_thread(services.workflow.list)
         if any(h.from_status == ReturnStatus.MANUAL_REVIEW for h in r.history)
     ][:10]
+    bounces = await asyncio.to_thread(_bounces, services, [*rmas, *recent])
     return c.render(
-        "console_returns.jinja2", staff=staff, rows=rows, recent=recent, section="returns"
-    )
+        "console_returns.jinja2", staff=staff, rows=rows, recent=recent, section="returns",
+        bounces=bounces,
+    )  # fmt: skip
+
+
+def _bounces(services: Any, rmas: list[ReturnAuthorization]) -> dict[str, str]:
+    """Each return whose email bounced, with the reason in words (the outbox records it)."""
+    outbox = services.email
+    return outbox.bounces(r.id for r in rmas) if outbox is not None else {}
 
 
 async def return_op(
