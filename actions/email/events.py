@@ -30,7 +30,7 @@ SUBJECTS: dict[EmailEvent, str] = {
     E.RETURN_APPROVED: "Your return {{ rma_id }} is approved",
     E.RETURN_IN_REVIEW: "Your return {{ rma_id }} is being reviewed",
     E.RETURN_REJECTED: "About your return {{ rma_id }}: we can't accept it",
-    E.ITEM_RECEIVED: "We've received your return {{ rma_id }}",
+    E.ITEM_RECEIVED: "Your return {{ rma_id }} has arrived",
     E.REFUNDED: "Your refund for {{ rma_id }}: {{ refund_amount }}",
     E.COLLECTION_REQUESTED: "We'll arrange the collection of your return {{ rma_id }}",
     E.AGENT_REPLY: "A reply from {{ store_name }}",
