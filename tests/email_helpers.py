@@ -41,6 +41,7 @@ class Sink:
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     refuse: str | None = None
     logins: list[tuple[str, str]] = field(default_factory=list)
+    port: int = 0
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802,E501  # fmt: skip
         if self.refuse:

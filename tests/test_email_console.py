@@ -28,7 +28,7 @@ MAYA = "maya.chen@example.com"
 def smtp() -> Iterator[Sink]:
     sink = Sink()
     controller = start_smtp(sink)
-    sink.port = controller.port  # type: ignore[attr-defined]
+    sink.port = controller.port
     yield sink
     controller.stop()
 
@@ -40,7 +40,7 @@ def app_client(
     data = tmp_path_factory.mktemp("email-console")
     settings = Settings(
         data=data, kb=DEMO_KB, now="2026-11-21T17:00:00Z", fulfilment_email=TEAM,
-        smtp_url=f"smtp://127.0.0.1:{smtp.port}",  # type: ignore[attr-defined]
+        smtp_url=f"smtp://127.0.0.1:{smtp.port}",
     )  # fmt: skip
     app = build_app(settings)
     with TestClient(app, base_url="http://127.0.0.1:8000") as client:
@@ -58,7 +58,9 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
 
 def outbox_events(app: Any, rma_id: str) -> list[str]:
     with app.state.services.store.reading() as s:
-        found = s.query(EmailMessageRow).filter_by(rma_id=rma_id).order_by(EmailMessageRow.created_at)
+        found = (
+            s.query(EmailMessageRow).filter_by(rma_id=rma_id).order_by(EmailMessageRow.created_at)
+        )
         return [row.event for row in found.all()]
 
 
@@ -76,7 +78,9 @@ def mail(smtp: Sink, to: str, subject: str) -> Any:
     )
 
 
-def test_console_approval_emails_the_shopper_the_label(app_client, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_console_approval_emails_the_shopper_the_label(
+    app_client: tuple[Any, TestClient], smtp: Sink
+) -> None:
     app, client = app_client
     rma = create(client, "WK-1001", "CER-PLT-SAGE", "damaged")["id"]
     assert outbox_events(app, rma) == ["return_in_review", "fulfilment_new_return"]
@@ -93,7 +97,9 @@ def test_console_approval_emails_the_shopper_the_label(app_client, smtp) -> None
     client.cookies.clear()
 
 
-def test_console_rejection_emails_the_reason(app_client, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_console_rejection_emails_the_reason(
+    app_client: tuple[Any, TestClient], smtp: Sink
+) -> None:
     app, client = app_client
     rma = create(client, "WK-1003", "PRT-HERON-A3", "damaged")["id"]
     csrf = sign_in(client)
@@ -107,7 +113,9 @@ def test_console_rejection_emails_the_reason(app_client, smtp) -> None:  # type:
     client.cookies.clear()
 
 
-def test_rest_status_changes_email_the_shopper_and_a_refused_change_emails_nothing(app_client, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_rest_status_changes_email_the_shopper_and_a_refused_change_emails_nothing(
+    app_client: tuple[Any, TestClient], smtp: Sink
+) -> None:
     app, client = app_client
     rma = create(client, "WK-1011", "CER-BWL-CEREAL", "changed_mind")
     assert rma["status"] == "approved"
@@ -127,7 +135,9 @@ def test_rest_status_changes_email_the_shopper_and_a_refused_change_emails_nothi
     assert "grace.kim@example.com" in text_of(team)
 
 
-def test_the_outbox_page_lists_every_email_and_shows_one_as_sent(app_client, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_the_outbox_page_lists_every_email_and_shows_one_as_sent(
+    app_client: tuple[Any, TestClient], smtp: Sink
+) -> None:
     app, client = app_client
     assert client.get("/console/outbox", follow_redirects=False).status_code == 303
     rma = create(client, "WK-1012", "CER-PLNT-SM", "changed_mind")["id"]
@@ -138,7 +148,9 @@ def test_the_outbox_page_lists_every_email_and_shows_one_as_sent(app_client, smt
     assert "Outbox" in page and "noah.fischer@example.com" in page
     assert f"Your return {rma} is approved" in page and "return approved" in page
     assert re.search(r'mail-status sent">sent<', page)
-    approved = next(m for m in outbox.messages() if m.rma_id == rma and m.event == "return_approved")
+    approved = next(
+        m for m in outbox.messages() if m.rma_id == rma and m.event == "return_approved"
+    )
     view = client.get(f"/console/outbox/{approved.id}").text
     assert "noah.fischer@example.com" in view and "Message-ID" in view
     assert f"return-label-{rma}.pdf" in view and 'sandbox=""' in view and "srcdoc=" in view
@@ -147,7 +159,9 @@ def test_the_outbox_page_lists_every_email_and_shows_one_as_sent(app_client, smt
     client.cookies.clear()
 
 
-def test_a_bounced_email_shows_on_the_returns_page_in_words(app_client, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_a_bounced_email_shows_on_the_returns_page_in_words(
+    app_client: tuple[Any, TestClient], smtp: Sink
+) -> None:
     app, client = app_client
     smtp.refuse = "550 5.1.1 <d.okafor@example.com>: Recipient address rejected: User unknown"
     try:
@@ -164,7 +178,9 @@ def test_a_bounced_email_shows_on_the_returns_page_in_words(app_client, smtp) ->
     client.cookies.clear()
 
 
-def test_a_staff_reply_reaches_the_follow_up_email_when_the_shopper_has_left(app_client, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_a_staff_reply_reaches_the_follow_up_email_when_the_shopper_has_left(
+    app_client: tuple[Any, TestClient], smtp: Sink
+) -> None:
     app, client = app_client
     with client.websocket_connect("/ws") as ws:
         ws.send_json({"type": "hello"})
@@ -188,4 +204,3 @@ def test_a_staff_reply_reaches_the_follow_up_email_when_the_shopper_has_left(app
     assert "&lt;b&gt;oak&lt;/b&gt;" in html_of(message) and "&amp; we can hold" in html_of(message)
     assert [m for m in smtp.to("sam.rivers@example.com") if "Still here?" in text_of(m)] == []
     client.cookies.clear()
-

@@ -43,7 +43,9 @@ def sink() -> Iterator[tuple[Sink, int]]:
     controller.stop()
 
 
-def test_a_550_bounce_marks_the_email_bounced_and_shows_on_the_return(tmp_path, database_url, sink) -> None:  # type: ignore[no-untyped-def]
+def test_a_550_bounce_marks_the_email_bounced_and_shows_on_the_return(
+    tmp_path: Path, database_url: str, sink: tuple[Sink, int]
+) -> None:
     handler, port = sink
     handler.refuse = "550 5.1.1 <maya.chen@example.com>: Recipient address rejected: User unknown"
     svc = email_services(tmp_path, database_url, smtp_url=f"smtp://127.0.0.1:{port}", fulfilment_email=None)  # fmt: skip
@@ -60,7 +62,9 @@ def test_a_550_bounce_marks_the_email_bounced_and_shows_on_the_return(tmp_path, 
     svc.close()
 
 
-def test_a_4xx_answer_is_retried_later_with_backoff_then_sent(tmp_path, database_url, sink) -> None:  # type: ignore[no-untyped-def]
+def test_a_4xx_answer_is_retried_later_with_backoff_then_sent(
+    tmp_path: Path, database_url: str, sink: tuple[Sink, int]
+) -> None:
     handler, port = sink
     handler.refuse = "451 4.3.0 Try again later"
     clock = Clock(NOW, frozen=True)
@@ -86,7 +90,9 @@ def test_a_4xx_answer_is_retried_later_with_backoff_then_sent(tmp_path, database
     svc.close()
 
 
-def test_a_refused_connection_is_retried_until_the_server_is_up(tmp_path, database_url) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_connection_is_retried_until_the_server_is_up(
+    tmp_path: Path, database_url: str
+) -> None:
     port = free_port()  # nothing listens here yet
     clock = Clock(NOW, frozen=True)
     svc = email_services(tmp_path, database_url, smtp_url=f"smtp://127.0.0.1:{port}?timeout=5",
@@ -114,7 +120,9 @@ def start_smtp_on(handler: Sink, port: int, **kwargs):  # type: ignore[no-untype
     return controller
 
 
-def test_gives_up_after_the_last_attempt(tmp_path, database_url, sink) -> None:  # type: ignore[no-untyped-def]
+def test_gives_up_after_the_last_attempt(
+    tmp_path: Path, database_url: str, sink: tuple[Sink, int]
+) -> None:
     handler, port = sink
     handler.refuse = "421 4.7.0 Too busy"
     clock = Clock(NOW, frozen=True)
@@ -130,7 +138,9 @@ def test_gives_up_after_the_last_attempt(tmp_path, database_url, sink) -> None: 
     svc.close()
 
 
-def test_smtp_authentication_uses_the_urls_user_and_never_logs_the_password(tmp_path, database_url, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_smtp_authentication_uses_the_urls_user_and_never_logs_the_password(
+    tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     from email_helpers import Authenticator
 
     handler = Sink()
@@ -183,7 +193,9 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def test_starttls_is_used_when_required_and_the_server_offers_it(tmp_path, database_url, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_starttls_is_used_when_required_and_the_server_offers_it(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cert, key = _self_signed(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
@@ -201,7 +213,9 @@ def test_starttls_is_used_when_required_and_the_server_offers_it(tmp_path, datab
         controller.stop()
 
 
-def test_required_starttls_on_a_server_without_it_is_not_sent_in_the_clear(tmp_path, database_url, sink) -> None:  # type: ignore[no-untyped-def]
+def test_required_starttls_on_a_server_without_it_is_not_sent_in_the_clear(
+    tmp_path: Path, database_url: str, sink: tuple[Sink, int]
+) -> None:
     handler, port = sink
     svc = email_services(tmp_path, database_url, fulfilment_email=None,
                          smtp_url=f"smtp://127.0.0.1:{port}?starttls=1")  # fmt: skip
@@ -213,7 +227,9 @@ def test_required_starttls_on_a_server_without_it_is_not_sent_in_the_clear(tmp_p
     svc.close()
 
 
-def test_by_default_each_email_is_an_eml_file_in_the_data_directory(tmp_path, database_url) -> None:  # type: ignore[no-untyped-def]
+def test_by_default_each_email_is_an_eml_file_in_the_data_directory(
+    tmp_path: Path, database_url: str
+) -> None:
     svc = email_services(tmp_path, database_url)
     rma = new_return(svc, "WK-1001", "CER-MUG-SAGE", "changed_mind")
     assert deliver(svc) == 3
@@ -230,7 +246,7 @@ def test_by_default_each_email_is_an_eml_file_in_the_data_directory(tmp_path, da
     svc.close()
 
 
-def test_a_failed_transaction_enqueues_no_email(tmp_path, database_url) -> None:  # type: ignore[no-untyped-def]
+def test_a_failed_transaction_enqueues_no_email(tmp_path: Path, database_url: str) -> None:
     svc = email_services(tmp_path, database_url)
     rma = new_return(svc, "WK-1001", "CER-PLT-SAGE", "damaged")
     before = len(rows(svc))

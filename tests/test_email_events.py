@@ -64,7 +64,9 @@ def assert_headers(message: EmailMessage, to: str) -> None:
     assert re.fullmatch(r"<eml_[0-9a-f]{20}\.[0-9a-f]{8}@willowandkiln\.example>", str(message["Message-ID"]))  # fmt: skip
 
 
-def test_new_return_emails_the_shopper_its_rma_and_next_steps(svc, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_new_return_emails_the_shopper_its_rma_and_next_steps(
+    svc: ActionServices, smtp: tuple[Sink, str]
+) -> None:
     sink, _url = smtp
     rma = new_return(svc, "WK-1001", "CER-MUG-SAGE", "changed_mind")
     assert deliver(svc) == 3  # the request, the approval (with its label) and the team's note
@@ -79,7 +81,9 @@ def test_new_return_emails_the_shopper_its_rma_and_next_steps(svc, smtp) -> None
     assert f"<strong>{rma.id}</strong>" in html and "<ol" in html
 
 
-def test_approval_email_attaches_the_return_label_as_a_pdf_and_links_it(svc, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_approval_email_attaches_the_return_label_as_a_pdf_and_links_it(
+    svc: ActionServices, smtp: tuple[Sink, str]
+) -> None:
     sink, _url = smtp
     rma = new_return(svc, "WK-1001", "CER-MUG-SAGE", "changed_mind")
     deliver(svc)
@@ -98,7 +102,9 @@ def test_approval_email_attaches_the_return_label_as_a_pdf_and_links_it(svc, smt
     assert f'href="{after.label.url}"' in html_of(message)
 
 
-def test_return_that_needs_a_person_emails_that_it_is_being_reviewed(svc, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_return_that_needs_a_person_emails_that_it_is_being_reviewed(
+    svc: ActionServices, smtp: tuple[Sink, str]
+) -> None:
     sink, _url = smtp
     rma = new_return(svc, "WK-1001", "CER-PLT-SAGE", "damaged")
     assert rma.status == "manual_review"
@@ -113,7 +119,9 @@ def test_return_that_needs_a_person_emails_that_it_is_being_reviewed(svc, smtp) 
     assert "waiting for a staff review" in text_of(team) and "/console/returns" in text_of(team)
 
 
-def test_rejection_email_gives_the_reason_and_escapes_it_in_html(svc, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_rejection_email_gives_the_reason_and_escapes_it_in_html(
+    svc: ActionServices, smtp: tuple[Sink, str]
+) -> None:
     sink, _url = smtp
     rma = new_return(svc, "WK-1001", "CER-PLT-SAGE", "damaged")
     deliver(svc)
@@ -127,7 +135,9 @@ def test_rejection_email_gives_the_reason_and_escapes_it_in_html(svc, smtp) -> N
     assert "&lt;b&gt;not&lt;/b&gt;" in html and "<b>not</b>" not in html and "&amp; chips" in html
 
 
-def test_item_received_email_says_what_happens_next(svc, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_item_received_email_says_what_happens_next(
+    svc: ActionServices, smtp: tuple[Sink, str]
+) -> None:
     sink, _url = smtp
     rma = new_return(svc, "WK-1001", "CER-MUG-SAGE", "changed_mind")
     deliver(svc)
@@ -140,7 +150,9 @@ def test_item_received_email_says_what_happens_next(svc, smtp) -> None:  # type:
     assert "$34.00" in text
 
 
-def test_refund_email_gives_the_amount_the_method_and_the_timing(svc, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_refund_email_gives_the_amount_the_method_and_the_timing(
+    svc: ActionServices, smtp: tuple[Sink, str]
+) -> None:
     sink, _url = smtp
     rma = new_return(svc, "WK-1001", "CER-MUG-SAGE", "changed_mind")
     svc.workflow.transition(rma.id, "item_received")
@@ -155,7 +167,9 @@ def test_refund_email_gives_the_amount_the_method_and_the_timing(svc, smtp) -> N
     assert "<strong>$34.00</strong>" in html_of(message)
 
 
-def test_store_credit_refund_email_says_it_is_ready_now(svc, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_store_credit_refund_email_says_it_is_ready_now(
+    svc: ActionServices, smtp: tuple[Sink, str]
+) -> None:
     sink, _url = smtp
     rma = new_return(svc, "WK-1001", "CER-MUG-SAGE", "changed_mind", resolution="store_credit")
     svc.workflow.transition(rma.id, "item_received")
@@ -165,7 +179,9 @@ def test_store_credit_refund_email_says_it_is_ready_now(svc, smtp) -> None:  # t
     assert "as store credit" in text and "ready to use now" in text
 
 
-def test_collection_request_emails_the_shopper_and_the_fulfilment_team(svc, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_collection_request_emails_the_shopper_and_the_fulfilment_team(
+    svc: ActionServices, smtp: tuple[Sink, str]
+) -> None:
     sink, _url = smtp
     rma = new_return(svc, "WK-1006", "FUR-OAK-SIDE", "changed_mind")
     deliver(svc)
@@ -187,7 +203,9 @@ def test_collection_request_emails_the_shopper_and_the_fulfilment_team(svc, smtp
     assert rma.id in text_of(team) and "jwhitfield@example.com" in text_of(team)
 
 
-def test_verification_code_email_carries_the_code_and_the_outbox_forgets_it(svc, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_verification_code_email_carries_the_code_and_the_outbox_forgets_it(
+    svc: ActionServices, smtp: tuple[Sink, str]
+) -> None:
     sink, _url = smtp
     assert svc.email is not None
     sender = OutboxCodeSender(svc.email)
@@ -207,7 +225,9 @@ def test_verification_code_email_carries_the_code_and_the_outbox_forgets_it(svc,
         asyncio.run(sender.send_code("maya.chen@example.com", "12ab56", "Willow & Kiln"))
 
 
-def test_without_a_fulfilment_address_only_the_shopper_is_emailed(tmp_path, database_url, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_fulfilment_address_only_the_shopper_is_emailed(
+    tmp_path: Path, database_url: str, smtp: tuple[Sink, str]
+) -> None:
     sink, url = smtp
     svc = email_services(tmp_path, database_url, smtp_url=url, fulfilment_email=None)
     try:

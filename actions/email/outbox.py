@@ -19,7 +19,6 @@ import email.policy
 import logging
 import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
@@ -29,10 +28,10 @@ from sqlalchemy.orm import Session
 
 from actions.email.config import EmailConfig, address_ok
 from actions.email.contexts import return_context
-from actions.email.events import SECRET_KEYS, EmailEvent, event_words, status_words
+from actions.email.events import SECRET_KEYS, EmailEvent
+from actions.email.messages import OutboxMessage, message_record, return_events
 from actions.email.render import Attachment, build_message, render_subject
 from actions.email.transport import Bounced, TemporaryFailure, Transport
-from actions.return_status import ReturnStatus
 from actions.store.models import EmailMessageRow
 from actions.store.orders import OrderStore
 
@@ -43,69 +42,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("shopdesk.email")
 E = EmailEvent
 LEASE_SECONDS = 300.0  # a claimed message is retried after this if its sender died mid-send
-# A return's status change → the shopper's email (the first status an RMA lands in is chosen
-# by the policy at creation: see `return_events`).
-UPDATED: dict[str, tuple[EmailEvent, ...]] = {
-    ReturnStatus.APPROVED: (E.RETURN_APPROVED,),
-    ReturnStatus.REJECTED: (E.RETURN_REJECTED,),
-    ReturnStatus.ITEM_RECEIVED: (E.ITEM_RECEIVED,),
-    ReturnStatus.REFUNDED: (E.REFUNDED,),
-}
-
-
-def return_events(webhook_event: str, record: ReturnAuthorization) -> tuple[EmailEvent, ...]:
-    """The shopper's emails for one workflow step (`return.created` / `return.updated`)."""
-    if webhook_event == "return.created":
-        if record.status == ReturnStatus.MANUAL_REVIEW:
-            return (E.RETURN_IN_REVIEW,)  # the request's confirmation says it is reviewed
-        if record.status == ReturnStatus.APPROVED:
-            return (E.RETURN_REQUESTED, E.RETURN_APPROVED)  # the approval carries the label
-        return (E.RETURN_REQUESTED,)
-    if webhook_event != "return.updated" or not record.history:
-        return ()
-    return UPDATED.get(record.history[-1].to_status, ())
-
-
-@dataclass(frozen=True)
-class OutboxMessage:
-    """A message as the console lists it."""
-
-    id: str
-    event: str
-    recipient: str
-    subject: str
-    status: str
-    attempts: int
-    created_at: datetime
-    next_attempt_at: datetime
-    sent_at: datetime | None
-    last_error: str | None
-    bounce_reason: str | None
-    rma_id: str | None
-    conversation_id: str | None
-    file_name: str | None
-
-    @property
-    def event_words(self) -> str:
-        return event_words(self.event)
-
-    @property
-    def status_words(self) -> str:
-        return status_words(self.status)
-
-    @property
-    def secret(self) -> bool:
-        return self.event == E.VERIFICATION_CODE
-
-
-def _message(row: EmailMessageRow) -> OutboxMessage:
-    return OutboxMessage(
-        id=row.id, event=row.event, recipient=row.recipient, subject=row.subject,
-        status=row.status, attempts=row.attempts, created_at=row.created_at,
-        next_attempt_at=row.next_attempt_at, sent_at=row.sent_at, last_error=row.last_error,
-        bounce_reason=row.bounce_reason, rma_id=row.rma_id, conversation_id=row.conversation_id,
-        file_name=row.file_name,
-    )  # fmt: skip
 
 
 class EmailOutbox:
@@ -209,7 +145,7 @@ class EmailOutbox:
             EmailMessageRow.created_at.desc(), EmailMessageRow.id.desc()
         )
         with self.store.reading() as s:
-            return [_message(row) for row in s.scalars(query.limit(min(max(limit, 1), 1000)))]
+            return [message_record(row) for row in s.scalars(query.limit(min(max(limit, 1), 1000)))]
 
     def message(self, message_id: str) -> tuple[OutboxMessage, EmailMessage | None] | None:
         """A message and, once rendered (and not a secret), the exact email that was sent."""
@@ -217,7 +153,7 @@ class EmailOutbox:
             row = s.get(EmailMessageRow, message_id[:40])
             if row is None:
                 return None
-            item, raw = _message(row), row.raw
+            item, raw = message_record(row), row.raw
         if raw is None or item.secret:
             return item, None
         parsed = email.message_from_string(raw, policy=email.policy.default)
@@ -408,7 +344,9 @@ class EmailOutbox:
         row.last_error = error
         if row.attempts >= self.config.max_attempts:
             row.status = "failed"
-            log.warning("email %s failed for good after %d attempts: %s", row.id, row.attempts, error)
+            log.warning(
+                "email %s failed for good after %d attempts: %s", row.id, row.attempts, error
+            )
             return
         delay = min(self.config.max_delay, self.config.base_delay * 2 ** (row.attempts - 1))
         row.next_attempt_at = now + timedelta(seconds=delay)

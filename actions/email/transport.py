@@ -137,7 +137,9 @@ class SmtpTransport:
         except smtplib.SMTPDataError as exc:
             _raise(exc.smtp_code, _text(exc.smtp_error), "message refused")
         except smtplib.SMTPAuthenticationError as exc:
-            raise TemporaryFailure(f"the mail server refused our sign-in ({exc.smtp_code})") from None
+            raise TemporaryFailure(
+                f"the mail server refused our sign-in ({exc.smtp_code})"
+            ) from None
         except smtplib.SMTPResponseException as exc:
             raise TemporaryFailure(f"{exc.smtp_code} {_text(exc.smtp_error)}") from None
         except (smtplib.SMTPException, OSError) as exc:

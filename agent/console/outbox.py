@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,6 +18,11 @@ from starlette.routing import BaseRoute, Route
 
 from actions.email import EmailEvent
 from agent.console.inbox import InboxItem
+from agent.console.staff import StaffSession
+
+if TYPE_CHECKING:
+    from actions.email import EmailOutbox
+    from agent.console.app import Console
 
 MAX_PAGE = 300
 
@@ -40,7 +45,9 @@ def _parts(message: EmailMessage) -> dict[str, Any]:
     }
 
 
-async def email_reply_if_away(console: Any, item: InboxItem, staff_name: str, text: str) -> bool:
+async def email_reply_if_away(
+    console: Console, item: InboxItem, staff_name: str, text: str
+) -> bool:
     """Queue the reply to the follow-up address when the shopper is not in the chat to read it."""
     if not item.follow_up_email:
         return False
@@ -58,11 +65,11 @@ async def email_reply_if_away(console: Any, item: InboxItem, staff_name: str, te
     return queued is not None
 
 
-def routes(console: Any) -> list[BaseRoute]:
-    def outbox() -> Any:
+def routes(console: Console) -> list[BaseRoute]:
+    def outbox() -> EmailOutbox | None:
         return console.state.services.email
 
-    async def page(request: Request, staff: Any) -> Response:
+    async def page(request: Request, staff: StaffSession) -> Response:
         box = outbox()
         items = await asyncio.to_thread(box.messages, MAX_PAGE) if box is not None else []
         transport = box.transport.name if box is not None else "none"
@@ -71,9 +78,11 @@ def routes(console: Any) -> list[BaseRoute]:
             transport=transport,
         )  # fmt: skip
 
-    async def view(request: Request, staff: Any) -> Response:
+    async def view(request: Request, staff: StaffSession) -> Response:
         box = outbox()
-        found = await asyncio.to_thread(box.message, request.path_params["message_id"]) if box else None
+        found = (
+            await asyncio.to_thread(box.message, request.path_params["message_id"]) if box else None
+        )
         if found is None:
             return console.render("console_missing.jinja2", code=404, staff=staff, section="outbox")
         item, message = found
