@@ -174,6 +174,8 @@ def test_a_bounced_email_shows_on_the_returns_page_in_words(
     queue = client.get("/console/returns").text
     card = queue.split(f'data-rma="{rma}"')[1].split('class="buttons"')[0]
     assert "email bounced: the address does not exist" in card and "User unknown" in card
+    listed = queue.split("Emails that bounced")[1]
+    assert rma in listed and "d.okafor@example.com" in listed and "return in review" in listed
     assert "email bounced: the address does not exist" in client.get("/console/outbox").text
     client.cookies.clear()
 

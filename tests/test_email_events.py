@@ -162,7 +162,7 @@ def test_refund_email_gives_the_amount_the_method_and_the_timing(
     assert_headers(message, MAYA)
     assert str(message["Subject"]) == f"Your refund for {rma.id}: $34.00"
     text = text_of(message)
-    assert "$34.00 as a refund to your original payment method" in text
+    assert "$34.00 as a refund to the original payment method" in text
     assert "5 to 10 business days" in text and "Reference: " in text
     assert "<strong>$34.00</strong>" in html_of(message)
 

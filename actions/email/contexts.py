@@ -19,7 +19,7 @@ from actions.store.rma import ReturnAuthorization
 
 SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 RESOLUTIONS = {
-    "refund": "a refund to your original payment method",
+    "refund": "a refund to the original payment method",
     "store_credit": "store credit",
     "replacement": "a replacement",
 }
