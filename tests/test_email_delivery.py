@@ -275,3 +275,19 @@ def test_the_smtp_url_is_a_secret_of_the_settings(tmp_path: Path) -> None:
     assert "smtp://" in str(failed.value) and "hunter2-secret" not in str(failed.value)
     with pytest.raises(SettingsError):
         load_settings(fulfilment_email="not an address")
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "words"),
+    [
+        (550, "5.1.1 <x@example.com>: Recipient address rejected: User unknown", "the address does not exist"),
+        (552, "5.2.2 Mailbox full", "the mailbox is full"),
+        (550, "5.7.1 Message rejected as spam", "the receiving server refused it as not allowed (spam or policy)"),
+        (553, "Invalid address", "the address is not valid"),
+        (554, "Transaction failed", "the receiving server refused it"),
+    ],
+)  # fmt: skip
+def test_a_bounce_is_told_in_words(code: int, text: str, words: str) -> None:
+    from actions.email.transport import bounce_words
+
+    assert bounce_words(code, text) == words

@@ -266,6 +266,10 @@ class EmailOutbox:
         except (TemporaryFailure, OSError) as exc:
             await asyncio.to_thread(self._record, message_id, error=str(exc)[:500])
             return
+        except Exception as exc:  # a bug rendering this one message: count it, keep the rest going
+            log.exception("email %s could not be prepared", message_id)
+            await asyncio.to_thread(self._record, message_id, error=f"{type(exc).__name__}: {exc}"[:500])  # fmt: skip
+            return
         await asyncio.to_thread(self._record, message_id, where=where)
 
     def _rendered(self, message_id: str) -> EmailMessage | None:

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from actions.email.events import SUBJECTS, EmailEvent
 
@@ -43,8 +44,13 @@ def _envs() -> tuple[Environment, Environment]:
 TEXT_ENV, HTML_ENV = _envs()
 
 
+@cache
+def _subject_template(event: EmailEvent) -> Template:
+    return TEXT_ENV.from_string(SUBJECTS[event])  # compiled once: subjects render in hot paths
+
+
 def render_subject(event: EmailEvent, context: dict[str, Any]) -> str:
-    subject = TEXT_ENV.from_string(SUBJECTS[event]).render(**context)
+    subject = _subject_template(event).render(**context)
     return re.sub(r"[\r\n\t]+", " ", subject).strip()[:MAX_SUBJECT]
 
 
