@@ -9,8 +9,7 @@
   inspection). Not from approved/label_sent: a promise made to the shopper is cancelled, not rejected.
 - approved → item_received: the shopper dropped the parcel off without our label.
 - approved → refunded: only when no line needs return shipping (final-sale fault returns: keep it).
-Every change is a history row, a `return.updated` webhook and its emails, written in the same
-transaction.
+Every change is a history row and a `return.updated` webhook, written in the same transaction.
 """
 
 from __future__ import annotations
@@ -69,13 +68,11 @@ class ReturnsWorkflow:
         clock: Callable[[], datetime],
         payments: PaymentGateway | None = None,
         webhooks: WebhookService | None = None,
-        email: EmailOutbox | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.payments = payments
         self.webhooks = webhooks
-        self.email = email
 
     # Reads ------------------------------------------------------------------------------
     def get(self, rma_id: str) -> ReturnAuthorization | None:
@@ -230,10 +227,14 @@ class ReturnsWorkflow:
         return record
 
     # Webhooks ---------------------------------------------------------------------------
+    # The email outbox (actions/email), set by build_services: each step's emails are queued in
+    # the step's own transaction, beside its webhook.
+    email: EmailOutbox | None = None
+
     def _announce(self, s: Session, event: str, record: ReturnAuthorization) -> None:
         if self.webhooks is not None:
             self.webhooks.enqueue(s, event, record.to_dict())
-        if self.email is not None:  # the shopper's (and the team's) emails, same transaction
+        if self.email is not None:
             self.email.on_return_event(s, event, record)
 
     def _wake(self) -> None:
