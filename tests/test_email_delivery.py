@@ -291,3 +291,20 @@ def test_a_bounce_is_told_in_words(code: int, text: str, words: str) -> None:
     from actions.email.transport import bounce_words
 
     assert bounce_words(code, text) == words
+
+
+def test_an_approval_email_not_yet_sent_is_withdrawn_when_the_return_is_cancelled(
+    tmp_path: Path, database_url: str
+) -> None:
+    svc = email_services(tmp_path, database_url, fulfilment_email=None)
+    rma = new_return(svc, "WK-1001", "CER-MUG-SAGE", "changed_mind")
+    svc.workflow.transition(rma.id, "cancelled")  # before the sender's first pass
+    deliver(svc)
+    status = {r.event: r.status for r in rows(svc)}
+    assert status == {"return_requested": "sent", "return_approved": "withdrawn"}
+    after = svc.workflow.get(rma.id)
+    assert after is not None and after.label is None  # no label made for a cancelled return
+    assert svc.email is not None
+    approved = next(m for m in svc.email.messages() if m.event == "return_approved")
+    assert approved.status_words == "not sent (the return changed first)"
+    svc.close()

@@ -58,6 +58,7 @@ STATUS_WORDS: dict[str, str] = {
     "sent": "sent",
     "bounced": "bounced",
     "failed": "not sent (gave up)",
+    "withdrawn": "not sent (the return changed first)",
 }
 
 # Context keys that are secrets: the console never shows them, and they are scrubbed once sent.

@@ -8,6 +8,7 @@ from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from actions.carrier import Carrier
+from actions.email.transport import Withdrawn
 from actions.return_status import ReturnStatus
 from actions.store.orders import OrderStore
 from actions.workflow import ReturnsWorkflow
@@ -28,6 +29,8 @@ class ReturnLabels:
         """The return's label, made now if it is approved and has none; None when it needs no
         parcel label (or is no longer approved: the email then goes without one)."""
         rma = self.workflow.get(rma_id)
+        if rma is not None and rma.status in (ReturnStatus.CANCELLED, ReturnStatus.REJECTED):
+            raise Withdrawn(f"{rma.id} was {rma.status} before this email went out")
         if rma is None or not rma.return_shipping_required:
             return None
         if rma.label is None:
@@ -46,4 +49,4 @@ class ReturnLabels:
         return LabelFile(url=rma.label.url, tracking_number=rma.label.tracking_number, pdf=pdf)
 
 
-__all__ = ["LabelFile", "ReturnLabels"]
+__all__ = ["LabelFile", "ReturnLabels", "Withdrawn"]

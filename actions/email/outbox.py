@@ -31,7 +31,7 @@ from actions.email.contexts import return_context
 from actions.email.events import SECRET_KEYS, EmailEvent
 from actions.email.messages import OutboxMessage, message_record, return_events
 from actions.email.render import Attachment, build_message, render_subject
-from actions.email.transport import Bounced, TemporaryFailure, Transport
+from actions.email.transport import Bounced, TemporaryFailure, Transport, Withdrawn
 from actions.store.models import EmailMessageRow
 from actions.store.orders import OrderStore
 
@@ -263,6 +263,9 @@ class EmailOutbox:
         except Bounced as exc:
             await asyncio.to_thread(self._record, message_id, bounce=exc)
             return
+        except Withdrawn as exc:
+            await asyncio.to_thread(self._withdraw, message_id, str(exc))
+            return
         except (TemporaryFailure, OSError) as exc:
             await asyncio.to_thread(self._record, message_id, error=str(exc)[:500])
             return
@@ -305,6 +308,8 @@ class EmailOutbox:
             return context, ()
         try:
             label = self.labels(rma_id)
+        except Withdrawn:
+            raise
         except Exception as exc:  # the carrier failed: try the whole email again later
             log.exception("label for %s could not be made", rma_id)
             raise TemporaryFailure(f"the return label could not be made: {exc}"[:300]) from None
@@ -343,6 +348,13 @@ class EmailOutbox:
                 # A code is a secret: once it has left, the outbox keeps no copy of it.
                 row.raw = None
                 row.context = {k: ("" if k in SECRET_KEYS else v) for k, v in row.context.items()}
+
+    def _withdraw(self, message_id: str, why: str) -> None:
+        with self.store.writing() as s:
+            row = s.get(EmailMessageRow, message_id)
+            if row is not None:
+                row.status, row.last_error = "withdrawn", why
+        log.info("email %s withdrawn: %s", message_id, why)
 
     def _retry_or_give_up(self, row: EmailMessageRow, error: str, now: datetime) -> None:
         row.last_error = error

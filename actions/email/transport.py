@@ -31,6 +31,11 @@ class TemporaryFailure(Exception):
     pass
 
 
+class Withdrawn(Exception):
+    """Not a transport's: the return was cancelled or rejected before its approval email went
+    out, so that email must not go at all."""
+
+
 class Transport(Protocol):
     name: str
 
@@ -159,5 +164,6 @@ __all__ = [
     "SmtpTransport",
     "TemporaryFailure",
     "Transport",
+    "Withdrawn",
     "bounce_words",
 ]

@@ -256,7 +256,7 @@ class EmailMessageRow(Base):
         sa.ForeignKey("return_authorizations.id"), nullable=True, index=True
     )
     conversation_id: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
-    status: Mapped[str] = mapped_column(sa.String(20), index=True)  # pending|sent|bounced|failed
+    status: Mapped[str] = mapped_column(sa.String(20), index=True)  # see events.STATUS_WORDS
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     last_error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
