@@ -199,6 +199,8 @@ def test_a_staff_reply_reaches_the_follow_up_email_when_the_shopper_has_left(
         url = f"/console/api/conversations/{conv}/reply"
         assert client.post(url, data={"text": "Still here?"}, headers=headers).status_code == 200
         assert ws.receive_json()["type"] == "agent_message"  # seen live: no email for this one
+    sessions = app.state.sessions.sessions
+    wait_for(lambda: conv not in sessions or not sessions[conv].sockets, "the widget to close")
     reply = "Yes, the <b>oak</b> bench comes in two lengths & we can hold one for you."
     assert client.post(url, data={"text": reply}, headers=headers).status_code == 200
     message = mail(smtp, "sam.rivers@example.com", "A reply from Willow & Kiln")
