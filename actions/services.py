@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from actions.carrier import DEFAULT_RETURNS_ADDRESS, Carrier, LocalCarrier
+from actions.email import EmailConfig, EmailOutbox
+from actions.email.labels import ReturnLabels
+from actions.email.transport import EmlFileTransport, SmtpTransport, Transport
 from actions.ledger import LedgerGateway, PaymentGateway
 from actions.store.orders import OrderStore
 from actions.webhooks import WebhookService
@@ -32,12 +35,17 @@ class ActionServices:
     clock: Callable[[], datetime]
     # What a guest's lookup must also pass (throttles, email codes); the chat server sets it.
     identity_gate: IdentityGate | None = None
+    email: EmailOutbox | None = None
 
     async def start(self) -> None:
-        """Start the webhook sender (call from the server's lifespan)."""
+        """Start the webhook and email senders (call from the server's lifespan)."""
         await self.webhooks.start()
+        if self.email is not None:
+            await self.email.start()
 
     async def stop(self) -> None:
+        if self.email is not None:
+            await self.email.stop()
         await self.webhooks.stop()
 
     def close(self) -> None:
@@ -52,6 +60,7 @@ def build_services(
     public_url: str,
     clock: Callable[[], datetime],
     webhook_options: dict[str, Any] | None = None,
+    email: EmailConfig | None = None,
     migrate: bool = True,
     returns_address: Sequence[str] = DEFAULT_RETURNS_ADDRESS,
 ) -> ActionServices:
@@ -70,7 +79,18 @@ def build_services(
     carrier = LocalCarrier(
         data_dir, public_url, clock=clock, store=store, returns_address=tuple(returns_address)
     )
+    config = email or EmailConfig(public_url=public_url)
+    outbox = EmailOutbox(store, config, transport=email_transport(config, data_dir), clock=clock,
+                         labels=ReturnLabels(workflow, carrier, store))  # fmt: skip
+    workflow.email = outbox
     return ActionServices(
         store=store, policy=policy, workflow=workflow, carrier=carrier, ledger=ledger,
-        webhooks=webhooks, data_dir=data_dir, public_url=public_url, clock=clock,
+        webhooks=webhooks, data_dir=data_dir, public_url=public_url, clock=clock, email=outbox,
     )  # fmt: skip
+
+
+def email_transport(config: EmailConfig, data_dir: Path) -> Transport:
+    """SMTP when configured, else the embedded default: .eml files in <data>/outbox."""
+    if config.smtp is not None:
+        return SmtpTransport(config.smtp, envelope_from=config.mail_from)
+    return EmlFileTransport(config.outbox_dir or Path(data_dir) / "outbox")

@@ -36,6 +36,7 @@ from actions.store.rma import ReturnAuthorization
 
 if TYPE_CHECKING:
     from actions.carrier import Label
+    from actions.email import EmailOutbox
     from actions.policy import LineResult
     from actions.webhooks import WebhookService
 
@@ -226,13 +227,21 @@ class ReturnsWorkflow:
         return record
 
     # Webhooks ---------------------------------------------------------------------------
+    # The email outbox (actions/email), set by build_services: each step's emails are queued in
+    # the step's own transaction, beside its webhook.
+    email: EmailOutbox | None = None
+
     def _announce(self, s: Session, event: str, record: ReturnAuthorization) -> None:
         if self.webhooks is not None:
             self.webhooks.enqueue(s, event, record.to_dict())
+        if self.email is not None:
+            self.email.on_return_event(s, event, record)
 
     def _wake(self) -> None:
         if self.webhooks is not None:
             self.webhooks.wake()
+        if self.email is not None:
+            self.email.wake()
 
 
 def _validate_request(order: Order, lines: Sequence[LineResult], resolution: str) -> dict[str, int]:

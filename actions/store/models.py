@@ -252,3 +252,29 @@ class LeadRow(Base):
     # The conversation store may live in another database: a plain id, not a foreign key.
     conversation_id: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EmailMessageRow(Base):
+    """The email outbox (actions/email): a message is written in the same transaction as the
+    change it tells someone about; the sender renders it once (`raw`) and sends those bytes."""
+
+    __tablename__ = "email_messages"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    event: Mapped[str] = mapped_column(sa.String(40))
+    recipient: Mapped[str] = mapped_column(sa.String(320))
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    context: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)  # fixed at commit
+    raw: Mapped[str | None] = mapped_column(sa.Text, nullable=True)  # the message, once rendered
+    # The return it is about (a bounce shows on it); a conversation is a plain id (another store).
+    rma_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("return_authorizations.id"), nullable=True, index=True
+    )
+    conversation_id: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+    status: Mapped[str] = mapped_column(sa.String(20), index=True)  # see events.STATUS_WORDS
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    last_error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    bounce_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)  # in words
+    file_name: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)  # .eml transport
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

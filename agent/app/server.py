@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, WebSocketRoute
 
 from actions import load_registry
 from actions.api import api_routes
+from actions.email.codes import OutboxCodeSender
 from actions.registry import ActionRegistry
 from actions.services import ActionServices
 from agent.app.admin import admin_routes
@@ -104,7 +105,15 @@ def _state(
     # Handoffs go to the inbox, and a conversation a person owns gets no AI turn.
     inbox = Inbox(conversations, services, settings)
     sessions = SessionManager(conversations, deps, grace_seconds=settings.idle_timeout, inbox=inbox)
-    services.identity_gate, sessions.codes = identity_gate(settings, throttle, conversations, inbox)
+    # Codes go out through the email outbox (an .eml file in the embedded default, or SMTP).
+    sender = (
+        OutboxCodeSender(services.email, valid_minutes=round(settings.verification_code_minutes))
+        if services.email is not None
+        else None
+    )
+    services.identity_gate, sessions.codes = identity_gate(
+        settings, throttle, conversations, inbox, sender
+    )
     staff_auth = StaffAuth(
         settings.staff_password, clock=settings.clock, lifetime=settings.staff_session_hours * 3600
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import limits
-from pydantic import Field, PrivateAttr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from actions.carrier import DEFAULT_RETURNS_ADDRESS
@@ -194,6 +194,41 @@ class Settings(BaseSettings):
         if not value.startswith(("memory://", "redis://", "rediss://")):
             raise ValueError("use memory:// or a redis:// / rediss:// URL")
         return value
+
+    # Email (actions/email): SMTP when smtp_url is set, else each message an .eml file in
+    # <data>/outbox. A secret: the URL carries the SMTP password and is never printed.
+    smtp_url: SecretStr | None = Field(
+        None, description="smtp://user:password@host:587[?starttls=1] or smtps://…:465"
+    )
+    mail_from: str = Field(
+        "Willow & Kiln <returns@willowandkiln.example>", min_length=3, max_length=320
+    )
+    fulfilment_email: str | None = Field(
+        None, max_length=320, description="The team that gets new returns and collections"
+    )
+    email_retry_base_seconds: float = Field(60.0, gt=0, description="First retry; then doubles")
+    email_retry_max_seconds: float = Field(3600.0, gt=0)
+    email_max_attempts: int = Field(8, ge=1, le=50)
+
+    @field_validator("smtp_url", mode="before")
+    @classmethod
+    def _smtp_url(cls, value: Any) -> Any:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        from actions.email.config import parse_smtp_url
+
+        parse_smtp_url(str(raw))  # ValueError names the problem, never the password
+        return raw
+
+    @field_validator("mail_from", "fulfilment_email")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        from actions.email.config import address_ok
+
+        if value is not None and value.strip() and not address_ok(value):
+            raise ValueError("must be an email address, e.g. Shop <returns@example.com>")
+        return value.strip() if value and value.strip() else None
 
     @field_validator("actions", "model_fallbacks", "allowed_origins", mode="before")
     @classmethod

@@ -34,6 +34,7 @@ from actions import wording
 from agent.app.state import AppState
 from agent.chat.events import AgentMessage
 from agent.console.inbox import CONSOLE_STATUSES
+from agent.console.outbox import email_reply_if_away
 from agent.console.staff import COOKIE, LOGIN_CSRF_COOKIE, StaffSession
 from agent.console.summary import action_summary
 from agent.store.status import ConversationStatus
@@ -272,6 +273,7 @@ class Console:
                     {"error": "invalid_reply", "message": f"Write 1–{MAX_REPLY} characters."}, 422
                 )
             await self.reply(conv_id, staff.name, text)
+            await email_reply_if_away(self, item, staff.name, text)  # after hours: by email
             if item.status != ConversationStatus.ASSIGNED or not item.assignee:
                 assignee = item.assignee or staff.name
                 await self._set(conv_id, status=ConversationStatus.ASSIGNED, assignee=assignee)
@@ -355,6 +357,7 @@ def routes(state: AppState) -> list[BaseRoute]:
     from agent.console import insights_page as console_insights
     from agent.console import knowledge as console_knowledge
     from agent.console import leads as console_leads
+    from agent.console import outbox as console_outbox
     from agent.console import returns as console_returns
 
     c = Console(state)
@@ -363,6 +366,7 @@ def routes(state: AppState) -> list[BaseRoute]:
         *console_insights.routes(c),
         *console_leads.routes(c),
         *console_returns.routes(c),
+        *console_outbox.routes(c),
         Route("/console/login", c.login_page, methods=["GET"]),
         Route("/console/login", c.login, methods=["POST"]),
         Route("/console/logout", c.action(c.logout), methods=["POST"]),

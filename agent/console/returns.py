@@ -46,9 +46,21 @@ async def returns_page(c: Console, request: Request, staff: StaffSession) -> Res
         for r in await asyncio.to_thread(services.workflow.list)
         if any(h.from_status == ReturnStatus.MANUAL_REVIEW for h in r.history)
     ][:10]
+    bounces, bounced = await asyncio.to_thread(_bounces, services, [*rmas, *recent])
     return c.render(
-        "console_returns.jinja2", staff=staff, rows=rows, recent=recent, section="returns"
-    )
+        "console_returns.jinja2", staff=staff, rows=rows, recent=recent, section="returns",
+        bounces=bounces, bounced=bounced,
+    )  # fmt: skip
+
+
+def _bounces(services: Any, rmas: list[ReturnAuthorization]) -> tuple[dict[str, str], list[Any]]:
+    """The bounce reason (in words) of each listed return, and the latest bounced return emails
+    (an email that never arrived needs a person, whatever the return's status)."""
+    outbox = services.email
+    if outbox is None:
+        return {}, []
+    bounced = [m for m in outbox.messages(300) if m.status == "bounced" and m.rma_id][:20]
+    return outbox.bounces(r.id for r in rmas), bounced
 
 
 async def return_op(
