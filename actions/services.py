@@ -62,7 +62,9 @@ def build_services(
         store.migrate()
     webhooks = WebhookService(store, clock=clock, **(webhook_options or {}))
     ledger = LedgerGateway(store, clock)
-    workflow = ReturnsWorkflow(store, clock=clock, payments=ledger, webhooks=webhooks)
+    workflow = ReturnsWorkflow(
+        store, clock=clock, payments=ledger, webhooks=webhooks, policy=policy
+    )
     carrier = LocalCarrier(data_dir, public_url, clock=clock, store=store)
     return ActionServices(
         store=store, policy=policy, workflow=workflow, carrier=carrier, ledger=ledger,
