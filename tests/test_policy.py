@@ -208,7 +208,10 @@ def test_furniture_restocking_fee_is_fifteen_percent_rounded_half_up(policy: Pol
     result = check(make_order(CHAIR), CHAIR, policy, ny(2026, 3, 5, 9))
     assert result.restocking_fee == Decimal("1.55")
     assert result.refund_amount == Decimal("8.75")
-    assert "for a refund of $8.75 after a $1.55 restocking fee, and our team will arrange a freight collection" in result.message
+    assert (
+        "for a refund of $8.75 after a $1.55 restocking fee, and our team will arrange a freight collection"
+        in result.message
+    )
 
 
 def test_return_shipping_fee_is_deducted_for_buyer_reasons_only(tmp_path: Path) -> None:
