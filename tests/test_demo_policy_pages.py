@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from actions.policy import load_policy, line_method
+from actions.policy import line_method, load_policy
 from actions.records import OrderLine
 from actions.return_methods import ReturnMethod
 

@@ -8,17 +8,14 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from test_builtin_actions import (  # noqa: F401  (the fixtures are used by name)
-    ADA,
-    BOB,
-    ORDERS,
-    as_,
-    fails,
-    registry,
-    services,
-)
+import test_builtin_actions as builtin
+from test_builtin_actions import ADA, BOB, ORDERS, as_, fails
 
 from actions.store.models import WebhookDeliveryRow
+
+# The same fixtures: the demo policy over a few orders of Ada's and Bob's, on both databases.
+services = builtin.services
+registry = builtin.registry
 
 BOWLS = {"order_id": "WK-1001", "lines": [{"sku": "BOWL-01", "quantity": 2}]}
 
@@ -63,7 +60,11 @@ async def test_a_shopper_without_returns_hears_so(services, registry) -> None:
 async def test_approved_parcel_return_offers_the_label(services, registry) -> None:
     rma = await _return(registry, services)
     item = _only(await _status(registry, services))
-    assert (item.rma_id, item.status, item.return_method) == (rma.rma_id, "approved", "parcel_label")
+    assert (item.rma_id, item.status, item.return_method) == (
+        rma.rma_id,
+        "approved",
+        "parcel_label",
+    )
     assert item.label_offer is True and item.label_url is None
     assert item.message.startswith(
         f"Return {rma.rma_id} (2 × Stoneware Bowl from order WK-1001) is approved, for a refund "
