@@ -162,13 +162,9 @@ def classify(text: str, tools: dict[str, Tool], order_re: re.Pattern[str] | Orde
     custom = _best_custom_tool(text, tools)
     if custom:
         return f"tool:{custom}"
-    if "get_return_status" in tools:
-        if WHY_RE.match(text):
-            return "why"
-        if STATUS_RE.search(text) or RMA_RE.search(text):
-            return "status"
-        if NEXT_RE.search(text):
-            return "next"
+    about = _about_a_return(text, tools)
+    if about:
+        return about
     if TRACK_RE.search(text) and "fetch_tracking" in tools:
         return "track"
     if LABEL_RE.search(text) and "generate_label" in tools and not QUESTION_START_RE.match(text):
@@ -198,6 +194,19 @@ def classify(text: str, tools: dict[str, Tool], order_re: re.Pattern[str] | Orde
     if is_question or text.strip().endswith("?") or len(slots.words(text)) > 8:
         return "question"
     return ""
+
+
+def _about_a_return(text: str, tools: dict[str, Tool]) -> str | None:
+    """why / status / next, for a return already made (when the store can report one)."""
+    if "get_return_status" not in tools:
+        return None
+    if WHY_RE.match(text):
+        return "why"
+    if STATUS_RE.search(text) or RMA_RE.search(text):
+        return "status"
+    if NEXT_RE.search(text):
+        return "next"
+    return None
 
 
 # The request words routing hangs on, so "retrun" and "refnud" still start a return.
