@@ -75,7 +75,7 @@ def main_method(methods: Iterable[ReturnMethod]) -> ReturnMethod:
 # Appended to "The X can be returned until … for a refund of $…".
 ELIGIBLE_CLAUSE: dict[ReturnMethod, str] = {
     M.PARCEL_LABEL: "",
-    M.FREIGHT_COLLECTION: ", and our team will arrange a freight collection from your door",
+    M.FREIGHT_COLLECTION: ", and we'll arrange a freight collection from your door",
     M.STORE_COLLECTION: ", and we will arrange the return at our cost",
     M.KEEP_IT: ", and you can keep or recycle it",
 }

@@ -209,7 +209,7 @@ def test_furniture_restocking_fee_is_fifteen_percent_rounded_half_up(policy: Pol
     assert result.restocking_fee == Decimal("1.55")
     assert result.refund_amount == Decimal("8.75")
     assert (
-        "for a refund of $8.75 after a $1.55 restocking fee, and our team will arrange a freight collection"
+        "for a refund of $8.75 after a $1.55 restocking fee, and we'll arrange a freight collection"
         in result.message
     )
 

@@ -10,7 +10,7 @@ same description is what the shopper's open widgets are told when the store chan
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, Field
 
@@ -23,6 +23,9 @@ from actions.registry import action
 from actions.return_methods import APPROVED_NEXT, ReturnMethod, main_method, stored_method
 from actions.return_status import ReturnStatus
 from actions.store.rma import ReturnAuthorization
+
+if TYPE_CHECKING:
+    from actions.services import ActionServices
 
 S = ReturnStatus
 MAX_LISTED = 5  # a shopper with many returns hears about the newest few
@@ -212,8 +215,8 @@ def status_result(described: list[ReturnStatusItem], scope: str) -> ReturnStatus
     return ReturnStatusResult(returns=described, message=message)
 
 
-async def describe_for(services: Any, rma: ReturnAuthorization) -> ReturnStatusItem:
-    """describe_return with the order loaded (services: actions.services.ActionServices)."""
+async def describe_for(services: ActionServices, rma: ReturnAuthorization) -> ReturnStatusItem:
+    """describe_return with the order loaded."""
     order = await blocking(services.store.find_order, rma.order_id)
     return describe_return(rma, order, services.policy)
 

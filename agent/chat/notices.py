@@ -54,27 +54,51 @@ class LiveShopperNotifier:
         self.sessions = sessions
         self.services = services
         self.latest_conversation = latest_conversation  # email → conversation id (sync, SQL)
-        # One notice at a time, in the order the changes committed: two notices' messages must
-        # not interleave in a transcript (a call, then the other's call, then the results).
-        self._one_at_a_time = asyncio.Lock()
+        # Changes are described in the order they committed, and each conversation gets its
+        # notices one at a time in that order (two notices' messages must not interleave in a
+        # transcript); a conversation busy with a turn delays only its own notices.
+        self._describing = asyncio.Lock()
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._deliveries: set[asyncio.Task[None]] = set()
 
     async def return_changed(self, rma: ReturnAuthorization, before: str) -> None:
         if rma.status not in ANNOUNCED or rma.status == before:
             return
-        async with self._one_at_a_time:
-            await self._tell(rma)
+        async with self._describing:
+            item = await describe_for(self.services, rma)
+            result = ReturnStatusResult(returns=[item], message=item.message)
+            targets = self.sessions.conversations_of(rma.customer_email)
+            if not targets:  # no widget open: their latest conversation shows it next time
+                store = self.sessions.store
+                latest = await store.acall(self.latest_conversation, rma.customer_email)
+                targets = [latest] if latest else []
+            for conv_id in targets:
+                messages, events = notice(conv_id, rma, result)
+                task = asyncio.create_task(self._deliver(conv_id, messages, events))
+                self._deliveries.add(task)
+                task.add_done_callback(self._deliveries.discard)
 
-    async def _tell(self, rma: ReturnAuthorization) -> None:
-        item = await describe_for(self.services, rma)
-        result = ReturnStatusResult(returns=[item], message=item.message)
-        targets = self.sessions.conversations_of(rma.customer_email)
-        if not targets:
-            store = self.sessions.store
-            latest = await store.acall(self.latest_conversation, rma.customer_email)
-            targets = [latest] if latest else []
-        for conv_id in targets:
-            messages, events = notice(conv_id, rma, result)
-            await self.sessions.deliver(conv_id, messages, events)
+    async def _deliver(
+        self, conv_id: str, messages: list[dict[str, Any]], events: list[ServerEvent]
+    ) -> None:
+        lock, users = self._locks.get(conv_id, (asyncio.Lock(), 0))
+        self._locks[conv_id] = (lock, users + 1)
+        try:
+            async with lock:
+                await self.sessions.deliver(conv_id, messages, events)
+        except Exception:  # the change is committed; a failed notice is logged, never raised
+            log.exception("could not post a return notice in conversation %s", conv_id)
+        finally:
+            lock, users = self._locks[conv_id]
+            if users <= 1:
+                del self._locks[conv_id]
+            else:
+                self._locks[conv_id] = (lock, users - 1)
+
+    async def drain(self) -> None:
+        """Wait for the notices under way (tests; a graceful stop)."""
+        while self._deliveries:
+            await asyncio.gather(*list(self._deliveries), return_exceptions=True)
 
 
 def notice(

@@ -298,7 +298,7 @@ class Planner(StatusFlows):
             rma = created[-1].result
             if (
                 rma.get("status") == "approved"
-                and rma.get("return_shipping_required", True)
+                and rma.get("needs_label", rma.get("return_shipping_required", True))
                 and "generate_label" in self.tools
                 and rma.get("rma_id")
             ):
