@@ -157,3 +157,40 @@ async def test_a_new_conversation_asking_about_a_return_verifies_then_gives_its_
         assert f"Return {rma['id']}" in answer and "is approved" in answer
         assert "Sage speckled stoneware mug" in answer
         assert not any(e.get("action") == "create_return_authorization" for e in events)
+
+
+async def test_a_decision_waits_for_the_turn_under_way_and_keeps_its_calls_together(
+    tmp_path,
+) -> None:
+    """A widget with a confirmation card open hears of the decision after the card is answered:
+    the turn's tool call and its result stay together in the transcript."""
+    from agent.app.settings import DEMO_STORE
+    from tests.ws_helpers import bell_server, bell_settings
+
+    srv = bell_server(bell_settings(tmp_path, messages_per_minute=60, now=DEMO_NOW))
+    try:
+        srv.app.state.services.store.import_file(DEMO_STORE / "orders.json")
+        rma = rest(srv, "POST", "/v1/returns", order_id="WK-1001", reason="damaged",
+                   lines=[{"sku": "CER-MUG-SAGE"}])  # fmt: skip
+        assert rma["status"] == "manual_review"
+        async with client(srv.ws_url) as widget:
+            ready = await widget.hello(identity=signed(MAYA))
+            card = (await widget.say("ring 2"))[-1]
+            assert card["type"] == "confirmation_request"
+            rest(srv, "PATCH", f"/v1/returns/{rma['id']}", status="approved")
+            turn = await widget.answer(card["id"], True)
+            assert [e["type"] for e in turn][-1] == "assistant_message"
+            assert not any(e.get("action") == "get_return_status" for e in turn)
+            item, words = await told(widget)
+            assert item["status"] == "approved" and words["text"].endswith(OFFER)
+        async with client(srv.ws_url) as again:
+            back = await again.hello(
+                conversation_id=ready["conversation_id"], identity=signed(MAYA)
+            )
+        roles = [(e["role"], e.get("action")) for e in back["transcript"]]
+        bell = roles.index(("action", "ring_bell"))
+        status = roles.index(("action", "get_return_status"))
+        assert bell < status and ("assistant", None) in roles[bell:status]
+        assert all(e.get("ok", True) for e in back["transcript"] if e["role"] == "action")
+    finally:
+        srv.stop()
