@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from actions.records import Order, OrderLine
+from actions.return_methods import ELIGIBLE_CLAUSE, ReturnMethod, choose_method
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -75,12 +76,15 @@ class CategoryRule(_Strict):
     window_days: int | None = Field(None, ge=0)
     final_sale: bool = False
     restocking_fee_percent: Decimal = Field(Decimal(0), ge=0, le=100)
+    method: ReturnMethod | None = None  # how it goes back, whatever the reason
+    methods: dict[ReturnReason, ReturnMethod] = Field(default_factory=dict)  # … for one reason
 
     _dec = field_validator("restocking_fee_percent", mode="before")(_decimal)
 
 
 class ReasonRule(_Strict):
     window_days: int | None = Field(None, ge=0)
+    method: ReturnMethod | None = None
 
 
 class ReturnsPolicy(_Strict):
@@ -91,6 +95,9 @@ class ReturnsPolicy(_Strict):
     manual_review_reasons: tuple[ReturnReason, ...] = ()
     final_sale_tags: tuple[str, ...] = ()
     return_shipping_fee: Decimal = Field(Decimal(0), ge=0)
+    method: ReturnMethod = ReturnMethod.PARCEL_LABEL  # how items go back (actions/return_methods)
+    final_sale_fault_method: ReturnMethod = ReturnMethod.KEEP_IT
+    refund_shows_within: str | None = Field(None, max_length=200)  # "5 to 10 business days"
     categories: dict[str, CategoryRule] = Field(default_factory=dict)
     reasons: dict[ReturnReason, ReasonRule] = Field(default_factory=dict)
 
@@ -169,6 +176,7 @@ class LineResult(BaseModel):
     return_shipping_fee: Decimal = ZERO
     refund_amount: Decimal = ZERO
     return_shipping_required: bool = False
+    return_method: ReturnMethod | None = None
     review: Literal["auto", "manual"] | None = None
     message: str
 
@@ -187,6 +195,23 @@ def final_sale_cause(line: OrderLine, rules: ReturnsPolicy) -> str | None:
     if rules.category(line.category).final_sale:
         return "category"
     return None
+
+
+def line_method(line: OrderLine, reason: ReturnReason | str, rules: ReturnsPolicy) -> ReturnMethod:
+    """How this line goes back when returned for `reason` (rules in actions/return_methods.py)."""
+    reason = parse_reason(reason)
+    category = rules.category(line.category)
+    reason_rule = rules.reasons.get(reason)
+    return choose_method(
+        category_reasons={str(k): v for k, v in category.methods.items()},
+        category_method=category.method,
+        reason_method=reason_rule.method if reason_rule else None,
+        reason=reason.value,
+        fault=reason in FAULT_REASONS,
+        final_sale=final_sale_cause(line, rules) is not None,
+        final_sale_fault_method=rules.final_sale_fault_method,
+        default=rules.method,
+    )
 
 
 def evaluate_line(
@@ -239,7 +264,7 @@ def evaluate_line(
             message=_outside_window(line, reason, days, window, deadline),
         )
 
-    return _priced(order, line, quantity, reason, rules, category, final_sale, dated)
+    return _priced(order, line, quantity, reason, rules, category, dated)
 
 
 def _window_days(
@@ -262,23 +287,23 @@ def _priced(
     reason: ReturnReason,
     rules: ReturnsPolicy,
     category: CategoryRule,
-    final_sale: str | None,
     dated: dict[str, Any],
 ) -> LineResult:
     """The eligible line's fees, refund and review."""
     fault = reason in FAULT_REASONS
     amount = money(line.unit_price * quantity)
+    method = line_method(line, reason, rules)
+    shipping_required = method is not ReturnMethod.KEEP_IT
     if fault:
         restocking = shipping = ZERO
-        shipping_required = final_sale is None  # a final-sale item is not worth sending back
     else:
         restocking = money(amount * category.restocking_fee_percent / 100)
         shipping = money(rules.return_shipping_fee)
-        shipping_required = True
     refund = max(ZERO, money(amount - restocking - shipping))
     manual = reason in rules.manual_review_reasons or (
         rules.manual_review_over is not None and refund > rules.manual_review_over
     )
+    text = _eligible(line, quantity, order.currency, refund, restocking, shipping, dated["deadline"], method, manual)  # fmt: skip
     return LineResult(
         **dated,
         eligible=True,
@@ -286,19 +311,9 @@ def _priced(
         return_shipping_fee=shipping,
         refund_amount=refund,
         return_shipping_required=shipping_required,
+        return_method=method,
         review="manual" if manual else "auto",
-        message=_eligible(
-            line,
-            quantity,
-            order.currency,
-            refund,
-            restocking,
-            shipping,
-            dated["deadline"],
-            fault,
-            shipping_required,
-            manual,
-        ),
+        message=text,
     )
 
 
@@ -358,17 +373,9 @@ def _outside_window(
 
 
 def _eligible(
-    line: OrderLine,
-    quantity: int,
-    currency: str,
-    refund: Decimal,
-    restocking: Decimal,
-    shipping: Decimal,
-    deadline: date,
-    fault: bool,
-    shipping_required: bool,
-    manual: bool,
-) -> str:
+    line: OrderLine, quantity: int, currency: str, refund: Decimal, restocking: Decimal,
+    shipping: Decimal, deadline: date, method: ReturnMethod, manual: bool,
+) -> str:  # fmt: skip
     what = f"{quantity} × {line.name}" if quantity > 1 else f"The {line.name}"
     fees = []
     if restocking:
@@ -381,8 +388,7 @@ def _eligible(
     )
     if fees:
         text += f" after {' and '.join(fees)}"
-    if fault and not shipping_required:
-        text += ", and you can keep or recycle it"
+    text += ELIGIBLE_CLAUSE[method]
     if manual:
         text += " once our team has reviewed it"
     return text + "."

@@ -33,6 +33,7 @@ BUILTIN_MODULES = (
     "actions.builtin.orders",
     "actions.builtin.returns",
     "actions.builtin.labels",
+    "actions.builtin.status",
     "actions.builtin.tracking",
     "actions.builtin.leads",
 )

@@ -75,7 +75,9 @@ def build_services(
         store.migrate()
     webhooks = WebhookService(store, clock=clock, **(webhook_options or {}))
     ledger = LedgerGateway(store, clock)
-    workflow = ReturnsWorkflow(store, clock=clock, payments=ledger, webhooks=webhooks)
+    workflow = ReturnsWorkflow(
+        store, clock=clock, payments=ledger, webhooks=webhooks, policy=policy
+    )
     carrier = LocalCarrier(
         data_dir, public_url, clock=clock, store=store, returns_address=tuple(returns_address)
     )
@@ -83,6 +85,7 @@ def build_services(
     outbox = EmailOutbox(store, config, transport=email_transport(config, data_dir), clock=clock,
                          labels=ReturnLabels(workflow, carrier, store))  # fmt: skip
     workflow.email = outbox
+    outbox.method_of = workflow.method_in
     return ActionServices(
         store=store, policy=policy, workflow=workflow, carrier=carrier, ledger=ledger,
         webhooks=webhooks, data_dir=data_dir, public_url=public_url, clock=clock, email=outbox,

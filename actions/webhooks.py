@@ -40,6 +40,7 @@ log = logging.getLogger("shopdesk.webhooks")
 EVENTS = (
     "return.created",
     "return.updated",
+    "return.collection_requested",
     "conversation.handoff",
     "conversation.resolved",
 )

@@ -9,7 +9,10 @@
   inspection). Not from approved/label_sent: a promise made to the shopper is cancelled, not rejected.
 - approved → item_received: the shopper dropped the parcel off without our label.
 - approved → refunded: only when no line needs return shipping (final-sale fault returns: keep it).
-Every change is a history row and a `return.updated` webhook, written in the same transaction.
+Every change is a history row and a `return.updated` webhook, written in the same transaction; a
+return approved to be collected (freight or store collection, per the policy file) also queues a
+`return.collection_requested` webhook there. Observers (`observe`) hear of each change after it
+commits: that is how the shopper's open widgets are told (agent/chat/notices.py).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import builtins
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -27,19 +31,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from actions.ledger import PaymentGateway, RefundRecord, RefundRequest
-from actions.records import Order
+from actions.policy import line_method
+from actions.records import Order, OrderLine
+from actions.return_methods import COLLECTED, ReturnMethod, main_method, stored_method
 from actions.return_status import STATUSES, TRANSITIONS, ReturnStatus
 from actions.store import returns as rows
-from actions.store.models import OrderRow, ReturnAuthorizationRow
+from actions.store.models import OrderLineRow, OrderRow, ReturnAuthorizationRow
 from actions.store.orders import OrderStore
 from actions.store.rma import ReturnAuthorization
 
 if TYPE_CHECKING:
     from actions.carrier import Label
     from actions.email import EmailOutbox
-    from actions.policy import LineResult
+    from actions.policy import LineResult, Policy
     from actions.webhooks import WebhookService
 
+log = logging.getLogger("shopdesk.workflow")
+# Told (after commit) of every status change: the return as it is now, and its status before.
+Observer = Callable[[ReturnAuthorization, str], None]
 RESOLUTIONS = ("refund", "replacement", "store_credit")
 EDITABLE_FIELDS = ("received_condition", "note")
 
@@ -68,11 +77,14 @@ class ReturnsWorkflow:
         clock: Callable[[], datetime],
         payments: PaymentGateway | None = None,
         webhooks: WebhookService | None = None,
+        policy: Policy | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.payments = payments
         self.webhooks = webhooks
+        self.policy = policy  # for return methods: which approved returns are collected
+        self._observers: list[Observer] = []
 
     # Reads ------------------------------------------------------------------------------
     def get(self, rma_id: str) -> ReturnAuthorization | None:
@@ -160,6 +172,7 @@ class ReturnsWorkflow:
                                       key=key, idempotency_key=idempotency_key, email=email, now=self.clock())  # fmt: skip
                     record = rows.record(s, row)
                     self._announce(s, "return.created", record)
+                    self._collect(s, record)
                 self._wake()
                 return record, True
             except IntegrityError:
@@ -187,10 +200,13 @@ class ReturnsWorkflow:
                 detail["refund_reference"] = refund.reference
             if status == "item_received":
                 rows.track_return(s, row, "received", "Returns warehouse", self.clock())
+            before = row.status
             rows.move(s, row, status, self.clock(), detail, fields)
             record = rows.record(s, row)
             self._announce(s, "return.updated", record)
+            self._collect(s, record)
         self._wake()
+        self._changed(record, before)
         return record
 
     def _pay(self, rma_id: str) -> RefundRecord:
@@ -225,6 +241,51 @@ class ReturnsWorkflow:
             self._announce(s, "return.updated", record)
         self._wake()
         return record
+
+    # Observers --------------------------------------------------------------------------
+    def observe(self, observer: Observer) -> Callable[[], None]:
+        """Call `observer` after each status change commits; returns the function that stops it."""
+        self._observers.append(observer)
+        return lambda: self._observers.remove(observer) if observer in self._observers else None
+
+    def _changed(self, record: ReturnAuthorization, before: str) -> None:
+        for observer in list(self._observers):
+            try:
+                observer(record, before)
+            except Exception:  # a listener's fault must not undo or fail the committed change
+                log.exception("return observer failed for %s", record.id)
+
+    # Collections --------------------------------------------------------------------------
+    def _collect(self, s: Session, record: ReturnAuthorization) -> None:
+        """An approved return the store collects: the team is asked to arrange it (webhook)."""
+        method = self.method_in(s, record) if record.status == ReturnStatus.APPROVED else None
+        if method is None or method not in COLLECTED or self.webhooks is None:
+            return
+        names = dict(s.execute(sa.select(OrderLineRow.sku, OrderLineRow.name).where(OrderLineRow.order_id == record.order_id)).all())  # fmt: skip
+        collection = {
+            "method": method.value,
+            "items": [{"sku": ln.sku, "name": names.get(ln.sku, ln.sku), "quantity": ln.quantity} for ln in record.lines],
+        }  # fmt: skip
+        self.webhooks.enqueue(s, "return.collection_requested", {**record.to_dict(), "collection": collection})  # fmt: skip
+        if self.email is not None:  # the shopper and the fulfilment team, in this transaction
+            self.email.enqueue_return_email(s, "collection_requested", record)
+
+    def method_of(self, record: ReturnAuthorization) -> ReturnMethod | None:
+        """How this return goes back under the policy (None without a policy)."""
+        with self.store.reading() as s:
+            return self.method_in(s, record)
+
+    def method_in(self, s: Session, record: ReturnAuthorization) -> ReturnMethod | None:
+        if self.policy is None:
+            return None
+        query = sa.select(OrderLineRow).where(OrderLineRow.order_id == record.order_id)
+        items = {r.sku: OrderLine(r.sku, r.name, r.category, r.quantity, r.unit_price, tuple(r.tags or ())) for r in s.scalars(query)}  # fmt: skip
+        methods = []
+        for line in record.lines:
+            item = items.get(line.sku)
+            computed = line_method(item, record.reason, self.policy.returns) if item else None
+            methods.append(stored_method(computed, line.return_shipping_required))
+        return main_method(methods)
 
     # Webhooks ---------------------------------------------------------------------------
     # The email outbox (actions/email), set by build_services: each step's emails are queued in

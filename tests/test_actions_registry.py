@@ -245,6 +245,7 @@ def test_builtins_are_registered_with_their_flags() -> None:
         "check_eligibility": (False, True),
         "create_return_authorization": (True, True),
         "generate_label": (True, True),
+        "get_return_status": (False, True),
         "fetch_tracking": (False, True),
         "capture_lead": (True, False),
     }

@@ -331,8 +331,10 @@ async def test_no_label_when_the_item_is_kept(services, registry) -> None:
     args = {**RETURN_BOWLS, "lines": [{"sku": "MUG-ENG"}], "reason": "seller_error"}
     rma = await registry.run("create_return_authorization", as_(services), args)
     assert rma.status == "approved" and rma.return_shipping_required is False
-    label = await registry.run("generate_label", as_(services), {"rma_id": rma.rma_id})
-    assert label.label_url is None and "keep or recycle" in label.message
+    assert rma.return_method == "keep_it" and rma.needs_label is False
+    err = await fails(registry, as_(services), "generate_label", {"rma_id": rma.rma_id})
+    assert err.code == "no_parcel_label" and "keep or recycle" in err.message
+    assert list((services.data_dir / "labels").glob("*.pdf")) == []
 
 
 async def test_label_for_someone_elses_return_is_not_found(services, registry) -> None:

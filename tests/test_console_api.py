@@ -186,8 +186,12 @@ def test_staff_reject_a_large_refund_with_a_reason_the_shopper_sees(app_client) 
         reason = "Dinner sets can only be returned unopened."
         response = client.post(url, data={"reason": reason}, headers=headers)
         assert response.status_code == 200 and response.json()["rma"]["status"] == "rejected"
+        # The decision reaches the open widget as the assistant's words, with the stored reason.
+        status = ws.receive_json()
+        assert status["type"] == "action_finished" and status["action"] == "get_return_status"
         told = ws.receive_json()
-        assert told["type"] == "agent_message" and reason in told["text"]
+        assert told["type"] == "assistant_message" and reason.rstrip(".") in told["text"]
+        assert rma in told["text"] and "not approved" in told["text"]
     assert app.state.services.workflow.get(rma).note == reason
     assert client.post(url, data={"reason": reason}, headers=headers).status_code == 409
     client.cookies.clear()

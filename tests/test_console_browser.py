@@ -132,10 +132,68 @@ def test_large_refund_waits_for_review_then_the_label(
     staff.locator(".empty", has_text="Nothing waiting").wait_for()
     staff.locator(".rows.compact", has_text=rma).wait_for()
 
-    shopper.locator(f"{W} .sd-msg.sd-agent", has_text=f"{rma} is approved").wait_for()
+    # A bench goes back by freight collection: the widget says so, and offers no label.
+    told = shopper.locator(
+        f"{W} .sd-msg.sd-assistant",
+        has_text=f"{rma} (1 × Walnut entry bench from order WK-1007) is approved",
+    )
+    told.wait_for()
+    assert "is approved" in told.inner_text() and "freight collection" in told.inner_text()
+    assert "create the prepaid return label" not in told.inner_text()
     turn = converse(shopper, frames, "Can I get the return label now?", approve=True)
+    assert not [f for f in turn if f.get("type") == "confirmation_request"]
+    assert not [f for f in turn if f.get("action") == "generate_label" and f.get("ok")]
+    answer = [f for f in turn if f.get("type") == "assistant_message"][-1]["text"]
+    assert "freight collection" in answer and "/labels/" not in answer
+    assert shopper.locator(f"{W} .sd-labelcard").count() == 0
+
+
+def test_a_staff_approval_shows_in_every_open_widget_of_the_shopper_with_the_label_step(
+    pw_browser: Any, contexts: list[Any], server: AppServer
+) -> None:
+    staff = staff_page(pw_browser, contexts, server, "Sam")
+    first, first_frames = shopper_page(pw_browser, contexts, server)
+    converse(first, first_frames, "I want to return the dinner set from my order")
+    converse(first, first_frames, "It's WK-1022, will.grant@example.com")
+    converse(first, first_frames, "we changed our minds")
+    turn = converse(first, first_frames, "Yes please", approve=True)
+    created = [f for f in turn if f.get("action") == "create_return_authorization"]
+    assert created[-1]["result"]["status"] == "manual_review"
+    rma = created[-1]["result"]["rma_id"]
+    # The same shopper in another conversation (another tab, another day), verified there too.
+    second, second_frames = shopper_page(pw_browser, contexts, server)
+    converse(second, second_frames, "WK-1022, will.grant@example.com")
+
+    staff.goto(server.url + "/console/returns")
+    staff.locator(f".rma-card[data-rma='{rma}']").get_by_role("button", name="Approve").click()
+    staff.locator(".rows.compact", has_text=rma).wait_for()
+
+    offer = "Would you like me to create the prepaid return label now?"
+    for page in (first, second):
+        told = page.locator(
+            f"{W} .sd-msg.sd-assistant",
+            has_text=f"{rma} (1 × Dinner set for six, 18 pieces from order WK-1022) is approved",
+        )
+        told.wait_for()
+        assert "is approved" in told.inner_text() and offer in told.inner_text()
+    # The label step, in the conversation that did not make the return.
+    turn = converse(second, second_frames, "yes", approve=True)
     labels = [f for f in turn if f.get("action") == "generate_label" and f.get("ok")]
-    assert labels and "/labels/" in labels[-1]["result"]["message"]
+    assert labels and labels[-1]["result"]["label_url"]
+    second.locator(f"{W} .sd-labelcard a.sd-label").wait_for()
+
+    # A new conversation asking about it verifies the shopper, then answers with the status.
+    third, third_frames = shopper_page(pw_browser, contexts, server)
+    converse(third, third_frames, "what's happening with my return?")
+    turn = converse(third, third_frames, "WK-1022, will.grant@example.com")
+    assert not [f for f in turn if f.get("action") == "create_return_authorization"]
+    status = third.locator(
+        f"{W} .sd-msg.sd-assistant",
+        has_text=f"{rma} (1 × Dinner set for six, 18 pieces from order WK-1022) is approved",
+    )
+    status.wait_for()
+    assert "is approved" in status.inner_text() and "drop it off" in status.inner_text()
+    assert not (staff.errors or first.errors or second.errors or third.errors)  # type: ignore[attr-defined]
 
 
 def test_inbox_filters_search_and_screenshot(

@@ -208,7 +208,10 @@ def test_furniture_restocking_fee_is_fifteen_percent_rounded_half_up(policy: Pol
     result = check(make_order(CHAIR), CHAIR, policy, ny(2026, 3, 5, 9))
     assert result.restocking_fee == Decimal("1.55")
     assert result.refund_amount == Decimal("8.75")
-    assert result.message.endswith("for a refund of $8.75 after a $1.55 restocking fee.")
+    assert (
+        "for a refund of $8.75 after a $1.55 restocking fee, and we'll arrange a freight collection"
+        in result.message
+    )
 
 
 def test_return_shipping_fee_is_deducted_for_buyer_reasons_only(tmp_path: Path) -> None:
@@ -335,3 +338,79 @@ def test_window_spanning_the_clock_change_still_counts_calendar_days(policy: Pol
     last_in = check(order, BOWL, policy, ny(2026, 4, 6, 23, 59))
     assert last_in.eligible and last_in.days_since_delivery == 30
     assert check(order, BOWL, policy, ny(2026, 4, 7, 0, 0)).reason_code == "outside_window"
+
+
+# Return methods -------------------------------------------------------------------------------
+def _policy_text(tmp_path: Path, text: str) -> Policy:
+    path = tmp_path / "policy.toml"
+    path.write_text("[returns]\n" + text)
+    return load_policy(path)
+
+
+def test_items_go_back_with_a_parcel_label_unless_the_policy_says_otherwise(
+    policy: Policy,
+) -> None:
+    result = check(make_order(BOWL), BOWL, policy, ny(2026, 3, 10, 12))
+    assert result.return_method == "parcel_label" and result.return_shipping_required
+
+
+def test_demo_furniture_goes_by_freight_collection_for_any_reason(policy: Policy) -> None:
+    for reason in ("changed_mind", "damaged"):
+        result = check(make_order(CHAIR), CHAIR, policy, ny(2026, 3, 5, 9), reason=reason)
+        assert result.return_method == "freight_collection"
+        assert result.return_shipping_required  # it does come back, collected
+    assert "freight collection from your door" in result.message
+
+
+def test_demo_damaged_original_painting_is_collected_at_the_stores_cost(policy: Policy) -> None:
+    result = check(make_order(PAINTING), PAINTING, policy, ny(2026, 3, 5, 9), reason="damaged")
+    assert result.eligible and result.return_method == "store_collection"
+    assert result.return_shipping_required
+    assert "we will arrange the return at our cost" in result.message
+    assert "keep or recycle" not in result.message
+
+
+def test_demo_personalised_piece_we_got_wrong_is_kept(policy: Policy) -> None:
+    result = check(make_order(MUG), MUG, policy, ny(2026, 3, 5, 9), reason="seller_error")
+    assert result.return_method == "keep_it" and not result.return_shipping_required
+    assert "keep or recycle" in result.message
+
+
+def test_a_category_rule_for_one_reason_comes_before_everything(tmp_path: Path) -> None:
+    p = _policy_text(
+        tmp_path,
+        'method = "parcel_label"\n[returns.categories.kitchen]\nmethod = "freight_collection"\n'
+        'methods = { damaged = "keep_it" }\n[returns.reasons.damaged]\nmethod = "store_collection"\n',
+    )
+    damaged = check(make_order(BOWL), BOWL, p, ny(2026, 3, 5, 9), reason="damaged")
+    changed = check(make_order(BOWL), BOWL, p, ny(2026, 3, 5, 9))
+    assert (damaged.return_method, changed.return_method) == ("keep_it", "freight_collection")
+
+
+def test_a_reasons_method_applies_where_the_category_has_none(tmp_path: Path) -> None:
+    p = _policy_text(tmp_path, '[returns.reasons.wrong_item]\nmethod = "store_collection"\n')
+    wrong = check(make_order(BOWL), BOWL, p, ny(2026, 3, 5, 9), reason="wrong_item")
+    mind = check(make_order(BOWL), BOWL, p, ny(2026, 3, 5, 9))
+    assert (wrong.return_method, mind.return_method) == ("store_collection", "parcel_label")
+
+
+def test_a_final_sale_piece_accepted_for_a_fault_follows_its_own_setting(tmp_path: Path) -> None:
+    p = _policy_text(
+        tmp_path,
+        'final_sale_tags = ["personalized"]\nfinal_sale_fault_method = "parcel_label"\n'
+        '[returns.categories.kitchen]\nmethod = "freight_collection"\n',
+    )
+    result = check(make_order(MUG), MUG, p, ny(2026, 3, 5, 9), reason="seller_error")
+    assert result.return_method == "parcel_label"  # before the category's method
+
+
+def test_the_stores_own_default_method(tmp_path: Path) -> None:
+    p = _policy_text(tmp_path, 'method = "keep_it"\n')
+    result = check(make_order(BOWL), BOWL, p, ny(2026, 3, 5, 9))
+    assert result.return_method == "keep_it" and not result.return_shipping_required
+
+
+def test_an_unknown_return_method_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError) as err:
+        _policy_text(tmp_path, '[returns.categories.kitchen]\nmethod = "carrier_pigeon"\n')
+    assert "categories.kitchen.method" in str(err.value) and "parcel_label" in str(err.value)

@@ -69,17 +69,13 @@ def test_whole_workflow_over_rest(client: TestClient, services: ActionServices) 
     assert [x["id"] for x in listed] == [rma["id"]]
     assert client.get("/v1/returns?status=refunded", headers=AUTH).json()["returns"] == []
 
-    # Label through the built-in action, as a developer would try it over HTTP.
+    # The demo's furniture goes back by freight collection: the label action refuses, in words.
     r = client.post("/v1/actions/generate_label", headers=AUTH,
                     json={"args": {"rma_id": rma["id"]}, "customer": "JWhitfield@example.com"})  # fmt: skip
-    assert r.status_code == 200, r.text
-    label_url = r.json()["result"]["label_url"]
-    assert label_url.startswith("http://testserver/labels/")
-    pdf = client.get(label_url)
-    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
-
+    assert r.status_code == 400 and r.json()["error"] == "no_parcel_label", r.text
+    assert "freight collection" in r.json()["message"]
     got = client.get(f"/v1/returns/{rma['id'].lower()}", headers=AUTH).json()
-    assert got["status"] == "label_sent" and got["label"]["url"] == label_url
+    assert got["status"] == "approved" and got["label"] is None
 
     r = client.patch(f"/v1/returns/{rma['id']}", headers=AUTH,
                      json={"status": "item_received", "received_condition": "unused, original box"})  # fmt: skip
@@ -94,7 +90,7 @@ def test_whole_workflow_over_rest(client: TestClient, services: ActionServices) 
     assert len(services.ledger.refunds(rma["id"])) == 1  # type: ignore[attr-defined]
     history = client.get(f"/v1/returns/{rma['id']}", headers=AUTH).json()["history"]
     assert [h["to"] for h in history] == ["return_requested", "eligibility_check", "approved",
-                                          "label_sent", "item_received", "refunded"]  # fmt: skip
+                                          "item_received", "refunded"]  # fmt: skip
 
 
 def test_illegal_transition_is_409_with_a_message(client: TestClient) -> None:

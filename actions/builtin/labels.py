@@ -7,8 +7,10 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from actions.builtin._common import blocking
+from actions.builtin.status import return_method_of
 from actions.context import ActionContext, ActionError, ActionResult
 from actions.registry import action
+from actions.return_methods import ReturnMethod, no_label_message
 from actions.return_status import ReturnStatus
 from actions.workflow import WorkflowError
 
@@ -49,9 +51,18 @@ async def _shoppers_rma(ctx: ActionContext, rma_id: str) -> Any:
     return rma
 
 
+def _refuse_without_parcel(ctx: ActionContext, rma: Any, order: Any) -> None:
+    """A return that goes back any other way (collected, or kept) gets no label, and no card
+    offering one: the refusal is that method's own words."""
+    method = return_method_of(rma, order, ctx.services.policy)
+    if method is not ReturnMethod.PARCEL_LABEL:
+        raise ActionError("no_parcel_label", no_label_message(method, rma.id))
+
+
 async def _summary(ctx: ActionContext, args: Any) -> str:
     rma = await _shoppers_rma(ctx, args.rma_id)
     order = await blocking(ctx.services.store.find_order, rma.order_id)
+    _refuse_without_parcel(ctx, rma, order)
     names = {item.sku: item.name for item in order.items} if order else {}
     items = ", ".join(f"{line.quantity} × {names.get(line.sku, line.sku)}" for line in rma.lines)
     return (
@@ -80,12 +91,8 @@ async def generate_label(
     """
     services = ctx.services
     rma = await _shoppers_rma(ctx, rma_id)
-    if not rma.return_shipping_required:
-        return _result(
-            rma,
-            f"You don't need to send anything back for return {rma.id}: please keep or recycle "
-            "the item.",
-        )
+    order = await blocking(services.store.find_order, rma.order_id)
+    _refuse_without_parcel(ctx, rma, order)
     if rma.label is not None:
         return _result(rma, _ready(rma))
     if rma.status != ReturnStatus.APPROVED:
@@ -97,7 +104,6 @@ async def generate_label(
         else:
             message = f"Return {rma.id} is {rma.status.replace('_', ' ')}, so it can't get a label."
         raise ActionError("rma_not_approved", message)
-    order = await blocking(services.store.find_order, rma.order_id)
     label = await blocking(services.carrier.create_label, rma, order)
     try:
         rma = await blocking(services.workflow.attach_label, rma.id, label)

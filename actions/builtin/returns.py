@@ -16,9 +16,17 @@ from actions.builtin._common import (
     shoppers_order_with_returns,
 )
 from actions.context import ActionContext, ActionError, ActionResult
-from actions.policy import LineResult, ReturnReason, evaluate_line, format_money, money
+from actions.policy import (
+    LineResult,
+    ReturnReason,
+    evaluate_line,
+    format_money,
+    line_method,
+    money,
+)
 from actions.records import Order, OrderLine
 from actions.registry import action
+from actions.return_methods import APPROVED_NEXT, ReturnMethod, main_method, stored_method
 from actions.return_status import INACTIVE, ReturnStatus
 from actions.workflow import WorkflowError
 
@@ -64,6 +72,8 @@ class ReturnAuthorizationResult(ActionResult):
     currency: str
     refund_total: Decimal
     return_shipping_required: bool
+    return_method: ReturnMethod
+    needs_label: bool  # goes back by parcel: a prepaid label can be made once it's approved
     lines: list[AuthorizedLine]
 
 
@@ -174,7 +184,9 @@ async def check_eligibility(
 
 
 # create_return_authorization ------------------------------------------------------------------
-def _rma_result(order: Order, rma: Any) -> ReturnAuthorizationResult:
+def _rma_result(
+    order: Order, rma: Any, methods: dict[str, ReturnMethod]
+) -> ReturnAuthorizationResult:
     names = {line.sku: line.name for line in order.items}
     lines = [
         AuthorizedLine(
@@ -196,21 +208,27 @@ def _rma_result(order: Order, rma: Any) -> ReturnAuthorizationResult:
         sum((ln.restocking_fee for ln in lines), Decimal("0")),
     )
     shipping = any(ln.return_shipping_required for ln in lines)
+    method = main_method(
+        stored_method(methods.get(ln.sku), ln.return_shipping_required) for ln in lines
+    )
     if rma.status == ReturnStatus.MANUAL_REVIEW:
         message = (
             f"Return {rma.id} ({items}, {what}) is waiting for a quick review by our team, and "
             f"we'll email {rma.customer_email} as soon as it's decided."
         )
-    elif shipping:
+    elif method is ReturnMethod.PARCEL_LABEL:
         message = (
             f"Return {rma.id} is approved: {items} for {what}, and I can send you a prepaid "
             "return label now."
         )
-    else:
+    elif method is ReturnMethod.KEEP_IT:
         message = (
             f"Return {rma.id} is approved: {items} for {what}, and there's no need to send "
             "anything back — please keep or recycle it."
         )
+    else:
+        message = f"Return {rma.id} is approved: {items} for {what}. {APPROVED_NEXT[method]}"
+
     return ReturnAuthorizationResult(
         rma_id=rma.id,
         order_id=rma.order_id,
@@ -221,6 +239,8 @@ def _rma_result(order: Order, rma: Any) -> ReturnAuthorizationResult:
         currency=order.currency,
         refund_total=rma.refund_total,
         return_shipping_required=shipping,
+        return_method=method,
+        needs_label=method is ReturnMethod.PARCEL_LABEL,
         lines=lines,
         message=message,
     )
@@ -288,8 +308,11 @@ async def create_return_authorization(
     existing = await blocking(
         workflow.find_request, order.id, counts, reason.value, resolution, ctx.customer_email
     )
+    methods = {
+        line.sku: line_method(line, reason, ctx.services.policy.returns) for line, _ in wanted
+    }
     if existing is not None and existing.status not in INACTIVE:
-        return _rma_result(order, existing)
+        return _rma_result(order, existing, methods)
     results = await _evaluate(ctx, order, wanted, reason)
     for result in results:
         if not result.eligible:
@@ -306,4 +329,4 @@ async def create_return_authorization(
         )
     except WorkflowError as exc:  # e.g. a different return for the same items won the race
         raise ActionError(exc.code, exc.message) from None
-    return _rma_result(order, rma)
+    return _rma_result(order, rma, methods)

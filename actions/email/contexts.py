@@ -82,10 +82,15 @@ def _refund(rma: ReturnAuthorization) -> dict[str, Any]:
 
 
 def return_context(
-    s: Session, rma: ReturnAuthorization, store_name: str, public_url: str
+    s: Session,
+    rma: ReturnAuthorization,
+    store_name: str,
+    public_url: str,
+    method: str | None = None,
 ) -> dict[str, Any]:
+    """What every return email's template may say; `method` is the policy's, when known."""
     name, names = _order_bits(s, rma.order_id)
-    method = return_method(rma)
+    method = method or return_method(rma)
     items = [
         {"name": names.get(ln.sku, ln.sku), "sku": ln.sku, "quantity": ln.quantity,
          "refund": money(ln.refund_amount, rma.currency), "ships_back": ln.return_shipping_required}

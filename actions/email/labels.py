@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from actions.carrier import Carrier
 from actions.email.transport import Withdrawn
+from actions.return_methods import ReturnMethod
 from actions.return_status import ReturnStatus
 from actions.store.orders import OrderStore
 from actions.workflow import ReturnsWorkflow
@@ -33,6 +34,8 @@ class ReturnLabels:
             raise Withdrawn(f"{rma.id} was {rma.status} before this email went out")
         if rma is None or not rma.return_shipping_required:
             return None
+        if self.workflow.method_of(rma) not in (None, ReturnMethod.PARCEL_LABEL):
+            return None  # collected or kept: no parcel label will be made for it
         if rma.label is None:
             if rma.status != ReturnStatus.APPROVED:
                 return None

@@ -56,6 +56,8 @@ class EmailOutbox:
     ) -> None:
         self.store, self.config, self.transport = store, config, transport
         self.clock, self.labels = clock, labels
+        # How a return goes back under the policy (the workflow's, set by build_services).
+        self.method_of: Callable[[Session, ReturnAuthorization], str | None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -106,7 +108,10 @@ class EmailOutbox:
         """Queue `event` (and `also`) to the return's shopper in `s`, with `extra` in the
         template context. `collection_requested` also tells the fulfilment team."""
         event = EmailEvent(event)
-        context = return_context(s, rma, self.config.store_name, self.config.public_url) | extra
+        method = self.method_of(s, rma) if self.method_of is not None else None
+        context = (
+            return_context(s, rma, self.config.store_name, self.config.public_url, method) | extra
+        )
         ids = []
         for each in (event, *also):
             found = self.enqueue(s, each, rma.customer_email, context, rma_id=rma.id)
@@ -121,7 +126,10 @@ class EmailOutbox:
         team = self.config.fulfilment_email
         if not team:
             return []
-        context = return_context(s, rma, self.config.store_name, self.config.public_url) | extra
+        method = self.method_of(s, rma) if self.method_of is not None else None
+        context = (
+            return_context(s, rma, self.config.store_name, self.config.public_url, method) | extra
+        )
         found = self.enqueue(s, event, team, context, rma_id=rma.id)
         return [found] if found else []
 

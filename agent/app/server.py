@@ -31,6 +31,7 @@ from agent.app.state import AppState, ShopdeskApp
 from agent.chat.endpoint import chat_endpoint
 from agent.chat.limits import Throttle
 from agent.chat.model_budget import BudgetedModel
+from agent.chat.notices import LiveShopperNotifier, watch_returns
 from agent.chat.sessions import SessionManager
 from agent.chat.verification_setup import identity_gate
 from agent.console import app as console
@@ -158,11 +159,15 @@ async def _running(state: AppState, *, own_services: bool, own_store: bool) -> A
     if own_services:
         await asyncio.to_thread(_import_orders, services, settings.orders)
         await services.start()
+    # Decisions on returns (console, REST, refunds) reach every open widget of the shopper.
+    notifier = LiveShopperNotifier(state.sessions, services, state.inbox.data.latest_for)
+    unwatch = watch_returns(services.workflow, notifier, asyncio.get_running_loop())
     state.ready = True
     try:
         yield
     finally:
         state.ready = False
+        unwatch()
         await state.sessions.shutdown()
         if own_services:
             with contextlib.suppress(Exception):

@@ -157,6 +157,41 @@ class SessionManager:
         pending = await self.store.acall(self.store.pending_confirmation, session.id)
         return request_of(pending) if pending else None
 
+    # Messages the store starts (a decision on a return) ------------------------------------------
+    def conversations_of(self, email: str) -> list[str]:
+        """The live conversations whose verified shopper is `email` (every open widget of theirs)."""
+        wanted = email.strip().lower()
+        return [s.id for s in self.sessions.values() if (s.customer_email or "") == wanted]
+
+    async def deliver(
+        self, conv_id: str, messages: list[dict[str, Any]], events: list[ServerEvent]
+    ) -> None:
+        """Store messages the store itself says in a conversation and show them on every widget
+        attached to it. Never inside a turn: a turn's tool calls must stay next to their results,
+        so this waits for a running turn (or one waiting for a yes) to end first."""
+        session = self.sessions.get(conv_id)
+        while session is not None and session.busy:
+            turn = session.turn
+            if turn is not None and not turn.done():
+                await asyncio.wait({turn})
+            else:  # a message is being stored; its turn starts in a moment
+                await asyncio.sleep(0.01)
+        if session is not None:
+            session.starting = True  # a message typed meanwhile waits for these
+        try:
+            for message in messages:
+                await self.store.acall(self.store.append, conv_id, message["role"], message)
+                if session is not None and session.history is not None:
+                    session.history.add(message)
+        finally:
+            if session is not None:
+                session.starting = False
+        for event in events:
+            if session is not None:
+                await session.emit(event)
+        if self.inbox is not None:
+            self.inbox.publish("conversation.updated", conv_id)
+
     async def shutdown(self) -> None:
         tasks = [s.turn for s in self.sessions.values() if s.turn and not s.turn.done()]
         for task in tasks:

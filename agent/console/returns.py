@@ -1,5 +1,5 @@
 """The returns queue (/console/returns): returns the policy sent to a person, approved or
-rejected here; the shopper is told in their latest conversation."""
+rejected here; the shopper is told in every open conversation (agent/chat/notices.py)."""
 
 from __future__ import annotations
 
@@ -85,15 +85,8 @@ async def return_op(
     except WorkflowError as exc:
         return JSONResponse({"error": exc.code, "message": exc.message}, exc.status)
     c.inbox.events.publish(ReturnUpdated(rma_id=rma.id))
-    # Tell the shopper in their latest conversation (live, if their widget is open).
-    conv_id = await c.call(c.inbox.data.latest_for, rma.customer_email)
-    if conv_id is not None:
-        if status == ReturnStatus.APPROVED:
-            text = f"Good news: your return {rma.id} is approved. Ask me here for the label."
-        else:
-            text = f"Sorry, we can't accept return {rma.id}: {note}"
-        await c.reply(conv_id, staff.name, text)
-        c.inbox.publish("conversation.updated", conv_id)
+    # The shopper hears of it in every open widget of theirs, with the next step: the workflow's
+    # observer does that for every change, wherever it is made (agent/chat/notices.py).
     return c.done(request, "/console/returns", rma=rma.to_dict())
 
 

@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from agent.models.base import ModelRequest
+from agent.models.base import ModelRequest, PassageFact
 from agent.models.offline import slots
 from agent.models.offline.order_ids import learn_shape
 from agent.models.offline.routing import FLOWS, Tool, classify, read_tools
@@ -162,6 +162,14 @@ class Memory:
         return str(default or (allowed[0] if allowed else "refund"))
 
     @staticmethod
+    def passage_score(question: str, passage: PassageFact, rank: int) -> float:
+        """Retrieval's order, corrected by how well the heading and text fit the question's words
+        (a heading naming the topic — "Shipping costs" for "how much is shipping" — counts most)."""
+        heading = passage.heading.rsplit(">", 1)[-1]
+        fit = 0.7 * slots.overlap(question, heading) + 0.3 * slots.overlap(question, passage.text)
+        return fit + {0: 0.35, 1: 0.1}.get(rank, 0.0)
+
+    @staticmethod
     def eligible(outcome: ToolOutcome) -> bool:
         if "eligible" in outcome.result:
             return bool(outcome.result["eligible"])
@@ -169,8 +177,19 @@ class Memory:
         return bool(lines) and all(line.get("eligible") for line in lines)
 
     def last_rma(self) -> dict[str, Any] | None:
-        created = self.conv.last("create_return_authorization", ok=True)
-        return created.result if created else None
+        """The return this conversation is about: the latest one made here, or the one a status
+        check described (the one offered a label, or the only one)."""
+        for outcome in reversed(self.conv.outcomes):
+            if not outcome.ok:
+                continue
+            if outcome.name == "create_return_authorization":
+                return outcome.result
+            if outcome.name == "get_return_status":
+                found = outcome.result.get("returns") or []
+                offered = [r for r in found if r.get("label_offer")]
+                if offered or len(found) == 1:
+                    return dict((offered or found)[0])
+        return None
 
     def known_values(self) -> dict[str, Any]:
         values: dict[str, Any] = {"order_id": self.order_id(), "email": self.email()}

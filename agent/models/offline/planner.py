@@ -17,9 +17,8 @@ import hashlib
 import json
 from typing import Any
 
-from agent.models.base import ModelReply, PassageFact, ToolCall
+from agent.models.base import ModelReply, ToolCall
 from agent.models.offline import slots
-from agent.models.offline.memory import Memory
 from agent.models.offline.routing import (
     ASK_REASON_EXAMPLES,
     HANDOFF_TOOL,
@@ -31,13 +30,14 @@ from agent.models.offline.routing import (
     classify,
 )
 from agent.models.offline.state import ToolOutcome
+from agent.models.offline.status import StatusFlows
 
 # Reasons that are the shopper's choice, not a fault: a refusal for one of these may not be final.
 BUYER_REASONS = frozenset({"changed_mind", "wrong_size", "no_longer_needed", "ordered_by_mistake"})
 
 
-class Planner(Memory):
-    """Decides the next step from what `Memory` reads."""
+class Planner(StatusFlows):
+    """Decides the next step from what `Memory` reads (returns already made: `StatusFlows`)."""
 
     # Entry ---------------------------------------------------------------------------------------
     def reply(self) -> ModelReply:
@@ -67,6 +67,13 @@ class Planner(Memory):
             intent = self.ongoing_flow() or intent
         if intent == "" and self.order_ids_in(self.text):
             intent = "lookup"  # an order number on its own: look the order up
+        if intent in ("why", "next"):
+            about = self.why_flow() if intent == "why" else self.next_flow()
+            if about is not None:
+                return about
+            intent = "question"
+        if intent == "status":
+            return self.status_flow()
         if intent == "return":
             return self.return_flow(consent=None)
         if intent == "track":
@@ -162,14 +169,6 @@ class Planner(Memory):
                 "address you used for the order."
             )
         return answer
-
-    @staticmethod
-    def passage_score(question: str, passage: PassageFact, rank: int) -> float:
-        """Retrieval's order, corrected by how well the heading and text fit the question's words
-        (a heading naming the topic — "Shipping costs" for "how much is shipping" — counts most)."""
-        heading = passage.heading.rsplit(">", 1)[-1]
-        fit = 0.7 * slots.overlap(question, heading) + 0.3 * slots.overlap(question, passage.text)
-        return fit + {0: 0.35, 1: 0.1}.get(rank, 0.0)
 
     # Slots --------------------------------------------------------------------------------------
     def resolution_note(self, since: int) -> str:
@@ -299,7 +298,7 @@ class Planner(Memory):
             rma = created[-1].result
             if (
                 rma.get("status") == "approved"
-                and rma.get("return_shipping_required", True)
+                and rma.get("needs_label", rma.get("return_shipping_required", True))
                 and "generate_label" in self.tools
                 and rma.get("rma_id")
             ):

@@ -1,8 +1,8 @@
 """Recognising what the shopper wants from their latest words, and reading the tools on offer.
 
-Intents: yes, no, person, greeting, thanks, track, label, return, lookup, tool:<name> (a developer's
-own action, matched on its examples), question, or '' (no request of its own: details for one
-already under way). Regular expressions, not a model: predictable, and easy to read in a review.
+Intents: yes, no, person, greeting, thanks, status (a return already made), next ("what happens
+now?"), why ("why?"), track, label, return, lookup, tool:<name> (a developer's own action, matched
+on its examples), question, or '' (no request of its own: details for one already under way). Regular expressions, not a model: predictable, and easy to read in a review.
 """
 
 from __future__ import annotations
@@ -63,7 +63,33 @@ LOOKUP_RE = re.compile(
     r"\b(?:my order|order status|status of (?:my )?order|look ?up|check (?:on )?my order)\b", re.I
 )
 
-FLOWS = ("return", "track", "label", "lookup")
+# A return already made, asked about: its status, a decision, whether it arrived or was refunded.
+_CASE = r"(?:return|refund|claim|rma)"
+STATUS_RE = re.compile(
+    rf"\b(?:status|news|update|progress)\b.{{0,40}}\b{_CASE}|\b{_CASE}s?\b.{{0,40}}\b(?:status|news)\b|"
+    rf"\b{_CASE}\b.{{0,60}}\b(?:approved|accepted|rejected|declined|turned down|refused|go through|"
+    r"gone through|went through|sorted|processed|says refunded|been refunded|decided|reviewed)\b|"
+    rf"\bwhat(?:'s| is) happening with\b|\bwhat happened (?:with|to)\b.{{0,40}}\b{_CASE}|"
+    r"\bhave you (?:refunded|received|got(?:ten)?)\b|"
+    r"\bdid you (?:get|receive) (?:my|the|our) (?:\w+ ){0,2}(?:back|parcel|package|return)\b|"
+    rf"\bcheck(?:ing)? on (?:my |the )?{_CASE}|\b(?:items|what'?s) (?:are )?on my return\b|"
+    rf"\bfor (?:my|the) (?:\w+ ){{0,3}}(?:return|claim)\b|"
+    r"\b(?:has|have) (?:the|your) team (?:looked|checked|reviewed|decided)\b",
+    re.I,
+)
+NEXT_RE = re.compile(
+    r"\bwhat(?:'s| is)? (?:happens|happening|the next step|next)\b|\bwhat (?:do|should) i do "
+    r"(?:now|next)\b|\bwhat happens (?:now|next)\b|\bwhat now\b|\bnow what\b",
+    re.I,
+)
+WHY_RE = re.compile(
+    r"^\W*(?:(?:but|so|and|what\W*)\W*)?(?:why|how come)\b(?:\W+(?:not|was it|is that|"
+    r"did you|were they)\b)?(?:\W+\w+){0,5}\W*$",
+    re.I,
+)
+RMA_RE = re.compile(r"\bRMA-[A-Z0-9]{4,10}\b", re.I)
+
+FLOWS = ("return", "track", "label", "lookup", "status")
 HANDOFF_TOOL = "handoff_to_human"  # the loop's own tool (agent.turn.loop.HANDOFF_TOOL)
 
 
@@ -136,6 +162,9 @@ def classify(text: str, tools: dict[str, Tool], order_re: re.Pattern[str] | Orde
     custom = _best_custom_tool(text, tools)
     if custom:
         return f"tool:{custom}"
+    about = _about_a_return(text, tools)
+    if about:
+        return about
     if TRACK_RE.search(text) and "fetch_tracking" in tools:
         return "track"
     if LABEL_RE.search(text) and "generate_label" in tools and not QUESTION_START_RE.match(text):
@@ -167,6 +196,19 @@ def classify(text: str, tools: dict[str, Tool], order_re: re.Pattern[str] | Orde
     return ""
 
 
+def _about_a_return(text: str, tools: dict[str, Tool]) -> str | None:
+    """why / status / next, for a return already made (when the store can report one)."""
+    if "get_return_status" not in tools:
+        return None
+    if WHY_RE.match(text):
+        return "why"
+    if STATUS_RE.search(text) or RMA_RE.search(text):
+        return "status"
+    if NEXT_RE.search(text):
+        return "next"
+    return None
+
+
 # The request words routing hangs on, so "retrun" and "refnud" still start a return.
 KEYWORDS = ("return", "refund", "tracking", "exchange", "replacement", "parcel", "package")
 
@@ -196,6 +238,7 @@ BUILTIN = {
     "create_return_authorization",
     "generate_label",
     "fetch_tracking",
+    "get_return_status",
     "capture_lead",  # no offline flow: the widget's form captures leads without the model
     HANDOFF_TOOL,
 }
