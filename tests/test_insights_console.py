@@ -186,7 +186,8 @@ def test_a_real_turn_stores_retrieval_for_insights_but_never_shows_it(tmp_path: 
     with TestClient(app, base_url="http://127.0.0.1:8000") as client:
         with client.websocket_connect("/ws") as ws:
             ws.send_json({"type": "hello"})
-            conv = ws.receive_json()["conversation_id"]
+            first = ws.receive_json()
+            conv, token = first["conversation_id"], first["resume_token"]
             ws.send_json({"type": "user_message", "text": "How long do I have to return a print?"})
             while ws.receive_json()["type"] != "assistant_message":
                 pass
@@ -200,7 +201,7 @@ def test_a_real_turn_stores_retrieval_for_insights_but_never_shows_it(tmp_path: 
         assert "retrieval" not in json.dumps(store.transcript(conv))
         assert "retrieval" not in json.dumps(model_history(store.history(conv)))
         with client.websocket_connect("/ws") as ws:  # resume: what the shopper sees
-            ws.send_json({"type": "hello", "conversation_id": conv})
+            ws.send_json({"type": "hello", "conversation_id": conv, "resume_token": token})
             ready = ws.receive_json()
             assert ready["type"] == "ready" and len(ready["transcript"]) >= 2
             assert "retrieval" not in json.dumps(ready)

@@ -174,7 +174,7 @@ async def test_a_decision_waits_for_the_turn_under_way_and_keeps_its_calls_toget
                    lines=[{"sku": "CER-MUG-SAGE"}])  # fmt: skip
         assert rma["status"] == "manual_review"
         async with client(srv.ws_url) as widget:
-            ready = await widget.hello(identity=signed(MAYA))
+            await widget.hello(identity=signed(MAYA))
             card = (await widget.say("ring 2"))[-1]
             assert card["type"] == "confirmation_request"
             rest(srv, "PATCH", f"/v1/returns/{rma['id']}", status="approved")
@@ -184,9 +184,7 @@ async def test_a_decision_waits_for_the_turn_under_way_and_keeps_its_calls_toget
             item, words = await told(widget)
             assert item["status"] == "approved" and words["text"].endswith(OFFER)
         async with client(srv.ws_url) as again:
-            back = await again.hello(
-                conversation_id=ready["conversation_id"], identity=signed(MAYA)
-            )
+            back = await again.hello(**widget.credential, identity=signed(MAYA))
         roles = [(e["role"], e.get("action")) for e in back["transcript"]]
         bell = roles.index(("action", "ring_bell"))
         status = roles.index(("action", "get_return_status"))

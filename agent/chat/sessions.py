@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any
 
 from agent.chat.events import ConfirmationRequest, ErrorEvent, Handoff, ServerEvent
 from agent.chat.events import Session as SessionEvent
 from agent.chat.faults import ANSWER_NOT_SAVED, INTERNAL_ERROR, SAVED_INTERNAL_ERROR, AnswerNotSaved
+from agent.chat.live_session import Send, Session, SessionInbox, TypedCode
 from agent.chat.resume import order_data_actions, settle_verification
 from agent.chat.turn_runs import TurnRun, is_refusal, new_turn, request_of, resumed_turn
 from agent.store.conversations import ConversationStore, PendingConfirmation
@@ -34,63 +34,6 @@ from agent.turn.history import History
 from agent.turn.loop import LateAnswer
 
 log = logging.getLogger("shopdesk.sessions")
-
-Send = Callable[[str], Awaitable[bool]]  # returns False once the socket is gone
-
-
-class SessionInbox(Protocol):
-    """What live sessions tell the staff console (agent.console.inbox.Inbox)."""
-
-    async def shopper_message(self, session: Session, text: str) -> bool:
-        """Called with each stored shopper message; True when a person owns the conversation."""
-        ...
-
-    async def handoff(self, conv_id: str, reason: str) -> None: ...
-
-    def handoff_event(self, event: Handoff) -> Handoff:
-        """The `handoff` event for the widget, with what to tell the shopper."""
-        ...
-
-    def publish(self, kind: str, conv_id: str) -> None: ...
-
-
-class TypedCode(Protocol):
-    """Reads a verification code the shopper types, before any turn (agent.chat.email_code);
-    True when `text` was one and has been answered."""
-
-    async def answer(self, manager: SessionManager, session: Session, text: str) -> bool: ...
-
-
-class Session:
-    def __init__(self, conv_id: str, customer_email: str | None) -> None:
-        self.id = conv_id
-        self.customer_email = customer_email
-        self.sockets: set[Send] = set()
-        # The model's view of the conversation: loaded lazily, then extended message by message.
-        self.history: History | None = None
-        self.turn: asyncio.Task[None] | None = None
-        # A message is being stored; its turn starts next (two tabs, one turn).
-        self.starting = False
-        self.waiting: dict[str, asyncio.Future[bool]] = {}
-        self.pending_request: ConfirmationRequest | None = None
-        self.expiry: asyncio.TimerHandle | None = None
-        # Whether a confirmation left by a turn that died (restart, expiry) may still be pending.
-        self.may_have_stale_confirmation = True
-        # A person owns the conversation (console status pending/assigned): the AI stays quiet.
-        # None until looked up; the console sets it when it changes the status.
-        self.human: bool | None = None
-
-    @property
-    def busy(self) -> bool:
-        return self.starting or (self.turn is not None and not self.turn.done())
-
-    async def emit(self, event: ServerEvent) -> None:
-        await self.emit_text(event.model_dump_json())
-
-    async def emit_text(self, text: str) -> None:
-        for send in list(self.sockets):
-            if not await send(text):
-                self.sockets.discard(send)
 
 
 class SessionManager:
