@@ -49,7 +49,8 @@ eval: install
 
 # Refresh README's screenshots on purpose; test runs write theirs to a temporary folder.
 screenshots: install
-	SHOPDESK_TEST_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/test_console_browser.py tests/test_owner_browser.py
+	SHOPDESK_TEST_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/test_console_browser.py tests/test_owner_browser.py \
+		tests/test_labels_print.py
 	$(BIN)/python tests/browser.py
 
 bench: install

@@ -6,6 +6,7 @@ configured returns address."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -114,13 +115,16 @@ def _draw(tmp_path: Path, tracking: str, **over: object) -> tuple[Path, LabelLay
 
 @pytest.mark.parametrize("length", sorted(TRACKING))
 def test_barcode_scans_as_the_tracking_number_and_stays_inside_the_margins(
-    tmp_path: Path, length: int
+    tmp_path: Path, length: int, screenshot_dir: Path
 ) -> None:
     tracking = TRACKING[length]
     assert len(tracking) == length
     pdf, layout = _draw(tmp_path, tracking)
     png = _png(pdf)
     assert _decode(png) == tracking
+    # The page as scanned (`make screenshots` keeps them in docs/labels for README).
+    (screenshot_dir / "labels").mkdir(exist_ok=True)
+    shutil.copy(png, screenshot_dir / "labels" / f"label-{length}-characters.png")
 
     # As drawn: bars and quiet zones between the margins.
     box = layout.barcode

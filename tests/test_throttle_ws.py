@@ -164,3 +164,20 @@ async def test_the_flood_finding_is_held_by_the_default_limits(make_server) -> N
     assert answered == 120
     assert refused_conversations == 500 - 60
     assert refused_messages == 60 * 20 - 120
+
+
+async def test_guessed_signatures_count_as_failed_verifications_per_address(make_server) -> None:
+    srv = make_server(limit_verification_failures_per_address="3 per 15 minutes")
+    forged = {"email": "maya.chen@example.com", "signature": "0" * 64}
+    for _ in range(3):
+        async with client(srv.ws_url) as c:
+            refused = await c.hello(identity=forged)
+            assert refused["type"] == "error" and refused["code"] == "bad_signature"
+    async with client(srv.ws_url) as c:
+        refused = await c.hello(identity=forged)
+        assert refused["code"] == "rate_limited"
+        assert (
+            "Too many sign-in attempts" in refused["message"] and "15 minutes" in refused["message"]
+        )
+        # The socket stays; a guest conversation (no identity) still starts.
+        assert (await c.hello())["type"] == "ready"

@@ -4,6 +4,7 @@ order data) and signed (only identities signed by the host page)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from agent.chat.email_code import TYPED_CODE
 from agent.chat.identity import sign_email
 from agent.chat.verification import SIGNED_ONLY
 from agent.store.verification_codes import codes_t
+from tests.email_helpers import Sink, start_smtp
 from tests.throttle_helpers import (
     HANNAH,
     HANNAH_TRACKING,
@@ -25,7 +27,7 @@ from tests.throttle_helpers import (
     shop_settings,
     texts,
 )
-from tests.ws_helpers import client
+from tests.ws_helpers import client, eventually
 
 ASK = f"where is my order WK-1009? my email is {HANNAH}"
 
@@ -174,3 +176,34 @@ async def test_signed_mode_shows_a_signed_in_shopper_their_order_and_no_one_else
         events = await c.say(ASK)
     assert HANNAH_TRACKING not in texts(events)
     assert events[-1]["text"].startswith("I couldn't find an order")
+
+
+async def test_email_code_mode_sends_the_code_as_a_real_email_through_the_outbox(
+    tmp_path: Path,
+) -> None:
+    # The code goes out the way every store email does: the outbox, then SMTP.
+    sink = Sink()
+    smtp = start_smtp(sink)
+    srv = shop_server(
+        shop_settings(
+            tmp_path / "data",
+            verification="email_code",
+            smtp_url=f"smtp://127.0.0.1:{smtp.port}",
+        )
+    )
+    try:
+        async with client(srv.ws_url) as c:
+            await c.hello()
+            asked = await c.say(ASK)
+            assert "I've sent a 6-digit code" in asked[-1]["text"]
+            await eventually(lambda: bool(sink.to(HANNAH)), "the code's email")
+            mail = sink.to(HANNAH)[-1]
+            body = mail.get_body(preferencelist=("plain",))
+            assert body is not None
+            code = re.search(r"\b(\d{6})\b", body.get_content())
+            assert code is not None and code.group(1) not in str(mail["Subject"])
+            shown = await c.say(code.group(1))
+        assert HANNAH_TRACKING in shown[-1]["text"]
+    finally:
+        srv.stop()
+        smtp.stop()

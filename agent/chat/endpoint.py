@@ -197,9 +197,19 @@ class ChatSocket:
             return
         email: str | None = None
         if event.identity is not None:
+            # Guessing signatures is a verification failure like a wrong order number.
+            failures = self.throttle.rules.address_failures
+            if not await self.throttle.test(failures, self.address):
+                await self.error(
+                    "rate_limited",
+                    "Too many sign-in attempts have failed from your network; please try "
+                    f"again in {failures.window}.",
+                )
+                return
             if not verify_signature(
                 event.identity.email, event.identity.signature, self.settings.secret
             ):
+                await self.throttle.hit(failures, self.address)
                 await self.error(
                     "bad_signature", "The signed identity could not be verified; not signed in."
                 )
