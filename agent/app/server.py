@@ -116,8 +116,9 @@ def _state(
         settings, throttle, conversations, inbox, sender
     )
     staff_auth = StaffAuth(
-        settings.staff_password, clock=settings.clock, lifetime=settings.staff_session_hours * 3600
-    )
+        settings.staff_password, store=conversations.staff_sessions, clock=settings.clock,
+        lifetime=settings.staff_session_hours * 3600,
+    )  # fmt: skip
     return AppState(
         settings=settings,
         kb=kb,
