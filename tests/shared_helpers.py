@@ -28,9 +28,12 @@ def replica_settings(database_url: str, data: Path, **overrides: Any) -> Setting
     return Settings(**(values | overrides))
 
 
-def start_replica(settings: Settings, *, kb: Any = None) -> BackgroundServer:
+def start_replica(settings: Settings, *, own_knowledge: bool = False) -> BackgroundServer:
+    """A replica; with `own_knowledge` it opens its knowledge base from the settings (Chroma and
+    all), else a canned one answers (no embedding model to load)."""
+
     def make(port: int) -> Any:
-        knowledge = CannedKnowledge() if kb is None else kb
+        knowledge = None if own_knowledge else CannedKnowledge()
         return build_app(settings.model_copy(update={"port": port}), kb=knowledge)
 
     return BackgroundServer(make, settings=settings).start()
@@ -70,3 +73,37 @@ def csrf_on(client: httpx.Client, base: str) -> str:
     found = re.search(r'name="csrf-token" content="([^"]+)"', inbox.text)
     assert found is not None
     return found.group(1)
+
+
+@contextmanager
+def chroma_server(path: Path) -> Iterator[str]:
+    """`chroma run` from the venv on a free loopback port; its URL, stopped afterwards."""
+    import subprocess
+    import sys
+    import time
+
+    from tests.email_helpers import free_port
+
+    port = free_port()
+    chroma = Path(sys.executable).with_name("chroma")
+    proc = subprocess.Popen(
+        [str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**__import__("os").environ, "ANONYMIZED_TELEMETRY": "False"},
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, "chroma run exited"
+            assert time.monotonic() < deadline, "the Chroma server did not start"
+            time.sleep(0.05)  # polling a starting subprocess, not product time
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

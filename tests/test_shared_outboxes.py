@@ -72,7 +72,11 @@ async def test_two_replicas_send_each_of_200_emails_exactly_once(
         await asyncio.gather(a.email.start(), b.email.start())
         with a.store.writing() as s:
             for n in range(COUNT):
-                context = {"text": f"Reply number {n}", "staff_name": "Sam", "conversation_id": f"c{n}"}
+                context = {
+                    "text": f"Reply number {n}",
+                    "staff_name": "Sam",
+                    "conversation_id": f"c{n}",
+                }
                 a.email.enqueue(s, EmailEvent.AGENT_REPLY, f"shopper{n}@example.com", context)
         a.email.wake()
         b.email.wake()

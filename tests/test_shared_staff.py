@@ -52,7 +52,9 @@ async def test_staff_signed_in_on_one_replica_work_on_the_other_until_they_sign_
             # Nothing in the database is a credential: neither the cookie nor the CSRF token.
             engine = sa.create_engine(database_url)
             with engine.connect() as conn:
-                rows = conn.execute(sa.text("SELECT token_hash, csrf_hash FROM agent_staff_sessions"))
+                rows = conn.execute(
+                    sa.text("SELECT token_hash, csrf_hash FROM agent_staff_sessions")
+                )
                 assert csrf not in {v for row in rows for v in row}
             engine.dispose()
             # Signed out on B: the copied cookie is refused on A.
