@@ -141,10 +141,10 @@ class LocalCarrier:
         number = tracking_number.strip().upper()
         if not re.fullmatch(r"[A-Z0-9]{1,40}", number):
             return []
-        found = self.files.get("carrier", f"{number}.json")
-        if found is None:
+        stored = self.files.get("carrier", f"{number}.json")
+        if stored is None:
             return []
-        raw = json.loads(found)
+        raw = json.loads(stored)
         return [
             TrackingEvent(
                 at=datetime.fromisoformat(e["at"]), status=e["status"], location=e["location"]

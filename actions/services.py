@@ -83,7 +83,9 @@ def build_services(
         store, clock=clock, payments=ledger, webhooks=webhooks, policy=policy
     )
     # Labels, .eml files and carrier events where every replica can serve them (issue 16).
-    files = open_files(files_store, data_dir=data_dir, files_dir=files_dir, store=store, clock=clock)
+    files = open_files(
+        files_store, data_dir=data_dir, files_dir=files_dir, store=store, clock=clock
+    )
     carrier = LocalCarrier(
         data_dir, public_url, clock=clock, store=store, returns_address=tuple(returns_address),
         files=files,

@@ -76,7 +76,7 @@ class RedisLease:
         try:
             yield
         finally:
-            self._redis.eval(_RELEASE, 1, self.key, token)  # type: ignore[no-untyped-call]
+            self._redis.eval(_RELEASE, 1, self.key, token)
 
     def close(self) -> None:
         self._redis.close()

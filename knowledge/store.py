@@ -53,8 +53,13 @@ class VectorStore:
                 ids=[c.id for c in part],
                 embeddings=vectors[start : start + WRITE_BATCH],
                 metadatas=[
-                    {"source": c.source, "heading": c.heading, "part": c.part, "hash": c.hash,
-                     "ordinal": c.ordinal}
+                    {
+                        "source": c.source,
+                        "heading": c.heading,
+                        "part": c.part,
+                        "hash": c.hash,
+                        "ordinal": c.ordinal,
+                    }
                     for c in part
                 ],  # fmt: skip
                 documents=[c.text for c in part],
@@ -71,8 +76,9 @@ class VectorStore:
             include=["documents", "metadatas", "embeddings"],
         )
         out: list[tuple[Chunk, np.ndarray]] = []
+        vectors = got["embeddings"] if got["embeddings"] is not None else []
         for cid, doc, meta, vec in zip(
-            got["ids"], got["documents"] or [], got["metadatas"] or [], got["embeddings"],
+            got["ids"], got["documents"] or [], got["metadatas"] or [], vectors,
             strict=True,
         ):  # fmt: skip
             chunk = Chunk(

@@ -47,9 +47,7 @@ def test_a_staff_session_expires_by_the_product_clock_not_the_wall(tmp_path: Pat
     clock = Clock(NOW, frozen=True)
     store = ConversationStore(f"sqlite:///{tmp_path / 'c.db'}", clock=clock)
     store.migrate()
-    auth = StaffAuth(
-        "a-long-password", store=store.staff_sessions, clock=clock, lifetime=12 * 3600
-    )
+    auth = StaffAuth("a-long-password", store=store.staff_sessions, clock=clock, lifetime=12 * 3600)
     signed_in = auth.sign_in("127.0.0.1", "Sam", "a-long-password")
     assert signed_in is not None
     token, session = signed_in

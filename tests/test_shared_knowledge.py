@@ -1,6 +1,7 @@
 """Knowledge on a Chroma server shared by replicas: an edit saved on replica B (the knowledge
 editor's write path) is answered from replica A, which hears of it over Redis and loads only the
-changed section. Each replica has its own data and knowledge folders, as on two machines."""
+changed section. Each replica has its own data and knowledge folders, as on two machines; A ranks
+with Chroma's own query (as for a large knowledge base), B in memory."""
 
 from __future__ import annotations
 
@@ -46,7 +47,13 @@ async def test_a_knowledge_edit_saved_on_b_is_answered_from_a(
             "rate_limit_prefix": f"t{uuid.uuid4().hex[:10]}",
         }  # fmt: skip
         a = start_replica(
-            replica_settings(pg_url, tmp_path / "a", kb=tmp_path / "kb-a", **shared),
+            replica_settings(
+                pg_url,
+                tmp_path / "a",
+                kb=tmp_path / "kb-a",
+                knowledge_dense_in_memory_max=0,
+                **shared,
+            ),
             own_knowledge=True,
         )
         try:

@@ -135,8 +135,8 @@ class Settings(BaseSettings):
         None, description="A Chroma server (http://host:port): the shared knowledge index"
     )
     knowledge_dense_in_memory_max: int = Field(
-        5000, ge=0, description="Up to this many sections, dense ranking runs in memory"
-    )
+        100_000, ge=0, description="Up to this many sections, dense ranking runs in memory"
+    )  # in memory was faster at every size measured up to 50k (bench/chroma_crossover.py)
     webhook_max_attempts: int = Field(
         13, ge=1, le=50, description="Attempts per delivery (default: spread over ~24 hours)"
     )
