@@ -21,11 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
 
 from actions.paths import UnsafePath, read_bytes_nofollow, safe_path
-from actions.store.models import Base
-from actions.store.types import UTCDateTime
+from actions.store.models import FileRow
 
 if TYPE_CHECKING:
     from actions.store.orders import OrderStore
@@ -34,15 +32,6 @@ if TYPE_CHECKING:
 FileKind = str
 NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$")  # never a dot file (our temporaries)
 MAX_FILE_BYTES = 20 * 1024 * 1024  # a label is ~30 kB, a photo a few MB
-
-
-class FileRow(Base):
-    __tablename__ = "stored_files"
-    kind: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
-    content: Mapped[bytes] = mapped_column(sa.LargeBinary, nullable=False)
-    size: Mapped[int] = mapped_column(sa.Integer, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
 def _checked(name: str, data: bytes | None = None) -> None:
