@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from actions.auth import is_admin
 from actions.carrier import label_filename
 from actions.context import ActionContext, ActionError
-from actions.paths import is_safe
 from actions.return_status import STATUSES
 from actions.workflow import RESOLUTIONS, WorkflowError
 
@@ -219,19 +218,17 @@ class _Api:
     # Labels (public: the random file name is the credential) ------------------------------
     async def label_file(self, request: Request) -> Response:
         name = request.path_params["file"]
-        path = self.services.carrier.label_path(name)
-        # A link planted in the labels folder must not serve what it points at (it served
-        # /etc/passwd): the file must be a plain file inside the folder the carrier named.
-        if path is not None and not is_safe(path.parent, path.name):
-            path = None
         # Only a label a return owns: one made in a race the return lost is not the shopper's.
-        rma_id = await run_in_threadpool(self.services.store.label_rma, name) if path else None
-        if path is None or rma_id is None:
+        # The bytes come from the file store (actions/files.py), which refuses symlinks (one
+        # planted in the labels folder served /etc/passwd) and serves any replica's labels.
+        rma_id = await run_in_threadpool(self.services.store.label_rma, name)
+        pdf = await run_in_threadpool(self.services.carrier.label_bytes, name) if rma_id else None
+        if pdf is None or rma_id is None:
             return _error(ApiError(404, "not_found", "There is no such label."))
-        return FileResponse(
-            path, media_type="application/pdf", filename=label_filename(rma_id),
-            content_disposition_type="attachment",
-            headers={"Cache-Control": "private, max-age=3600"},
+        disposition = f'attachment; filename="{label_filename(rma_id)}"'
+        return Response(
+            pdf, media_type="application/pdf",
+            headers={"Cache-Control": "private, max-age=3600", "Content-Disposition": disposition},
         )  # fmt: skip
 
 

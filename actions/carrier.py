@@ -1,7 +1,8 @@
 """Carrier interface and the built-in local carrier: real 4×6 inch PDF labels with a Code128 barcode.
 
-The local carrier writes `<data>/labels/<random>.pdf` (an unguessable name: the URL is the only
-credential a shopper needs) and serves it at `{public_url}/labels/<name>.pdf`; the download is
+The local carrier keeps `labels/<random>.pdf` in the configured file store (actions/files.py: the
+data directory by default, a shared directory or the database for replicas; an unguessable name:
+the URL is the only credential a shopper needs) and serves it at `{public_url}/labels/<name>.pdf`; the download is
 named `return-label-<RMA>.pdf` (`label_filename`). The label goes from the order's shipping address
 to the store's returns address (`SHOPDESK_RETURNS_ADDRESS`).
 """
@@ -11,12 +12,14 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from actions.files import DirectoryFiles, FileStore
 from actions.records import Order, TrackingEvent
 
 if TYPE_CHECKING:
@@ -42,7 +45,7 @@ def label_filename(rma_id: str) -> str:
 @dataclass(frozen=True)
 class Label:
     tracking_number: str
-    path: Path
+    path: Path  # the file, or (a store with no files on disk) just its name
     url: str
     carrier: str = "local"
     events: tuple[TrackingEvent, ...] = ()
@@ -56,8 +59,12 @@ class Carrier(Protocol):
     def tracking(self, tracking_number: str) -> list[TrackingEvent]: ...
 
     def label_path(self, name: str) -> Path | None:
-        """The label file `/labels/<name>` serves, or None (also for a carrier that hosts its
-        labels itself)."""
+        """The label file on this machine, or None (labels in the database, or a carrier that
+        hosts its labels itself)."""
+        ...
+
+    def label_bytes(self, name: str) -> bytes | None:
+        """The PDF `/labels/<name>` serves, from wherever the labels are kept, or None."""
         ...
 
 
@@ -74,9 +81,9 @@ class LocalCarrier:
         clock: Callable[[], datetime],
         store: OrderStore | None = None,
         returns_address: tuple[str, ...] = DEFAULT_RETURNS_ADDRESS,
+        files: FileStore | None = None,
     ) -> None:
-        self.labels_dir = Path(data_dir) / "labels"
-        self.events_dir = Path(data_dir) / "carrier"
+        self.files: FileStore = files if files is not None else DirectoryFiles(Path(data_dir))
         self.public_url = public_url.rstrip("/")
         self.clock = clock
         self.store = store
@@ -86,20 +93,22 @@ class LocalCarrier:
         """The file for a served name, or None (rejects anything but our own random names)."""
         if not LABEL_NAME.match(name):
             return None
-        path = self.labels_dir / name
-        return path if path.is_file() else None
+        return self.files.path("labels", name)
+
+    def label_bytes(self, name: str) -> bytes | None:
+        if not LABEL_NAME.match(name):
+            return None
+        return self.files.get("labels", name)
 
     def create_label(self, rma: ReturnAuthorization, order: Order) -> Label:
         from actions.labelpdf import draw_label
 
-        self.labels_dir.mkdir(parents=True, exist_ok=True)
-        self.events_dir.mkdir(parents=True, exist_ok=True)
         tracking = "WKR" + "".join(secrets.choice("0123456789") for _ in range(12))
         name = secrets.token_urlsafe(18) + ".pdf"
-        path = self.labels_dir / name
-        tmp = path.with_suffix(".tmp")
         names = {item.sku: item.name for item in order.items}
         address = order.shipping_address
+        scratch = tempfile.TemporaryDirectory(prefix="shopdesk-label-")
+        tmp = Path(scratch.name) / name
         draw_label(
             tmp,
             tracking_number=tracking,
@@ -112,7 +121,10 @@ class LocalCarrier:
                    if ln.return_shipping_required],
             created=self.clock(),
         )  # fmt: skip
-        tmp.replace(path)  # never serve a half-written PDF
+        with scratch:
+            # The store writes it whole: no replica serves a half-written PDF.
+            self.files.put("labels", name, tmp.read_bytes())
+        path = self.files.path("labels", name) or Path(name)
         event = TrackingEvent(
             at=self.clock(), status="label_created", location=self.returns_address[0]
         )
@@ -126,13 +138,13 @@ class LocalCarrier:
             found = self.store.find_shipment(tracking_number)
             if found is not None:
                 return list(found[1].events)
-        path = self.events_dir / f"{tracking_number.strip().upper()}.json"
-        if (
-            not re.fullmatch(r"[A-Z0-9]{1,40}", tracking_number.strip().upper())
-            or not path.is_file()
-        ):
+        number = tracking_number.strip().upper()
+        if not re.fullmatch(r"[A-Z0-9]{1,40}", number):
             return []
-        raw = json.loads(path.read_text())
+        stored = self.files.get("carrier", f"{number}.json")
+        if stored is None:
+            return []
+        raw = json.loads(stored)
         return [
             TrackingEvent(
                 at=datetime.fromisoformat(e["at"]), status=e["status"], location=e["location"]
@@ -144,4 +156,4 @@ class LocalCarrier:
         payload = [
             {"at": e.at.isoformat(), "status": e.status, "location": e.location} for e in events
         ]
-        (self.events_dir / f"{tracking_number}.json").write_text(json.dumps(payload))
+        self.files.put("carrier", f"{tracking_number}.json", json.dumps(payload).encode())

@@ -6,12 +6,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from actions.carrier import DEFAULT_RETURNS_ADDRESS, Carrier, LocalCarrier
 from actions.email import EmailConfig, EmailOutbox
 from actions.email.labels import ReturnLabels
 from actions.email.transport import EmlFileTransport, SmtpTransport, Transport
+from actions.files import DirectoryFiles, FileStore, open_files
 from actions.ledger import LedgerGateway, PaymentGateway
 from actions.store.orders import OrderStore
 from actions.webhooks import WebhookService
@@ -36,6 +37,7 @@ class ActionServices:
     # What a guest's lookup must also pass (throttles, email codes); the chat server sets it.
     identity_gate: IdentityGate | None = None
     email: EmailOutbox | None = None
+    files: FileStore | None = None  # where labels, .eml files and photo evidence are kept
 
     async def start(self) -> None:
         """Start the webhook and email senders (call from the server's lifespan)."""
@@ -63,6 +65,8 @@ def build_services(
     email: EmailConfig | None = None,
     migrate: bool = True,
     returns_address: Sequence[str] = DEFAULT_RETURNS_ADDRESS,
+    files_store: Literal["directory", "database"] = "directory",
+    files_dir: Path | None = None,
 ) -> ActionServices:
     """Open (and migrate) the store and wire the workflow, carrier, ledger and webhooks to it."""
     from actions.policy import load_policy  # the engine's module; imported late on purpose
@@ -78,22 +82,31 @@ def build_services(
     workflow = ReturnsWorkflow(
         store, clock=clock, payments=ledger, webhooks=webhooks, policy=policy
     )
-    carrier = LocalCarrier(
-        data_dir, public_url, clock=clock, store=store, returns_address=tuple(returns_address)
+    # Labels, .eml files and carrier events where every replica can serve them (issue 16).
+    files = open_files(
+        files_store, data_dir=data_dir, files_dir=files_dir, store=store, clock=clock
     )
+    carrier = LocalCarrier(
+        data_dir, public_url, clock=clock, store=store, returns_address=tuple(returns_address),
+        files=files,
+    )  # fmt: skip
     config = email or EmailConfig(public_url=public_url)
-    outbox = EmailOutbox(store, config, transport=email_transport(config, data_dir), clock=clock,
+    outbox = EmailOutbox(store, config, transport=email_transport(config, files), clock=clock,
                          labels=ReturnLabels(workflow, carrier, store))  # fmt: skip
     workflow.email = outbox
     outbox.method_of = workflow.method_in
     return ActionServices(
         store=store, policy=policy, workflow=workflow, carrier=carrier, ledger=ledger,
         webhooks=webhooks, data_dir=data_dir, public_url=public_url, clock=clock, email=outbox,
+        files=files,
     )  # fmt: skip
 
 
-def email_transport(config: EmailConfig, data_dir: Path) -> Transport:
-    """SMTP when configured, else the embedded default: .eml files in <data>/outbox."""
+def email_transport(config: EmailConfig, files: FileStore) -> Transport:
+    """SMTP when configured, else the embedded default: .eml files in the file store's outbox
+    (`<data>/outbox`), or in `outbox_dir` when set."""
     if config.smtp is not None:
         return SmtpTransport(config.smtp, envelope_from=config.mail_from)
-    return EmlFileTransport(config.outbox_dir or Path(data_dir) / "outbox")
+    if config.outbox_dir is not None:
+        return EmlFileTransport(DirectoryFiles(config.outbox_dir.parent), config.outbox_dir.name)
+    return EmlFileTransport(files)

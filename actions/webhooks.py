@@ -229,7 +229,12 @@ class WebhookService:
         return len(claimed)
 
     def _claim_due(self, limit: int = 50) -> list[Job]:
-        """Lease due deliveries (an optimistic update) so two senders never send the same one."""
+        """Lease due deliveries so that N senders send each one once.
+
+        On PostgreSQL the rows are claimed with `FOR UPDATE SKIP LOCKED`: a second replica's pass
+        skips the rows this one holds instead of waiting for them, and takes the next ones. The
+        conditional update is the lease (and the only guard on SQLite, which ignores the clause
+        and keeps one writer at a time)."""
         now = self.clock()
         lease = now + timedelta(seconds=self.timeout * 3)
         jobs: list[Job] = []
@@ -243,6 +248,7 @@ class WebhookService:
                 .join(WebhookSubscriptionRow)
                 .where(WebhookDeliveryRow.status == "pending", WebhookDeliveryRow.next_attempt_at <= now)
                 .order_by(WebhookDeliveryRow.next_attempt_at).limit(limit)
+                .with_for_update(skip_locked=True, of=WebhookDeliveryRow)
             ).all()  # fmt: skip
             for did, due, event, body, url, secret, previous, expires in rows:
                 signing = (

@@ -24,6 +24,7 @@ from knowledge.models import (
     Passage,
     SearchResult,
 )
+from knowledge.remote import IndexLock, LocalLock
 from knowledge.retrieval import convex, dense_confidence, keyword_confidence, rrf
 from knowledge.scan import scan
 from knowledge.store import VectorStore
@@ -49,6 +50,10 @@ class KnowledgeBase:
         data_dir: Path | str,
         fusion: Fusion = "convex",
         index_threads: int | None = None,
+        *,
+        store: VectorStore | None = None,
+        lock: IndexLock | None = None,
+        dense_in_memory_max: int | None = None,
     ) -> None:
         self.kb_dir = Path(kb_dir)
         self.data_dir = Path(data_dir)
@@ -57,7 +62,12 @@ class KnowledgeBase:
         self._index_lock = threading.Lock()
         self._state_lock = threading.RLock()
         self._manifest = Manifest(self.data_dir / "knowledge.sqlite")
-        self._store: VectorStore | None = None
+        # A store given here is shared by replicas (a Chroma server): the record, written under
+        # `lock`; `on_indexed` hears the sources this replica changed, `refresh` loads others'.
+        self._store: VectorStore | None = store
+        self.shared, self._lock = store is not None, lock or LocalLock()
+        self.on_indexed: Callable[[list[str]], None] | None = None
+        self.dense_in_memory_max = dense_in_memory_max  # above it, Chroma ranks (see _dense)
         self._chunks: dict[str, Chunk] = {}
         self._vectors: dict[str, np.ndarray] = {}  # every chunk's vector, as stored in Chroma
         # `_vectors` stacked for the dense ranking, rebuilt after any change (see `_dense`).
@@ -100,6 +110,10 @@ class KnowledgeBase:
         with self._state_lock:
             if self._loaded:
                 return
+            if self.shared:
+                self._load_shared(None)
+                self._loaded = True
+                return
             if self._manifest.get_meta("version") not in (None, INDEX_VERSION):
                 self._reset()
             for chunk in self._manifest.chunks():
@@ -110,6 +124,25 @@ class KnowledgeBase:
             }
             self._matrix = None
             self._loaded = True
+
+    def _load_shared(self, sources: list[str] | None) -> list[str]:
+        """Replace these sources (None: all) with what the shared store holds now."""
+        found = self.store.chunks(sources)
+        with self._state_lock:
+            for source in sources if sources is not None else []:
+                self._drop_source(source)
+            for chunk, vector in sorted(found, key=lambda cv: (cv[0].source, cv[0].ordinal)):
+                if chunk.id in self._chunks:
+                    self._drop_source(chunk.source)
+                self._put(chunk)
+                self._vectors[chunk.id] = vector
+            self._matrix = None
+        return sorted({c.source for c, _ in found})
+
+    def refresh(self, sources: list[str]) -> None:
+        """Another replica changed these sources in the shared store: load them as they are."""
+        if self.shared and self._loaded:  # else the first search loads everything anyway
+            self._load_shared(sources)
 
     def _reset(self) -> None:
         # The model or the chunker changed: nothing in the old index can be trusted.
@@ -163,10 +196,13 @@ class KnowledgeBase:
 
             to_embed, delete_ids = self._diff(new_chunks, removed_sources, report)
             vectors = self._embed(to_embed, progress)
-            if to_embed:
-                self.store.upsert(to_embed, vectors)
-            if delete_ids:
-                self.store.delete(delete_ids)
+            touched = self._touched(to_embed, delete_ids, removed_sources)
+            if to_embed or delete_ids:
+                with self._lock.hold():  # one replica writes the shared store at a time
+                    if to_embed:
+                        self.store.upsert(to_embed, vectors)
+                    if delete_ids:
+                        self.store.delete(delete_ids)
             if states or removed_sources or not known:
                 self._manifest.apply(
                     states, new_chunks, removed_sources, {"version": INDEX_VERSION}
@@ -189,7 +225,13 @@ class KnowledgeBase:
             report.files = found.files
             report.warnings = warnings
             report.seconds = round(time.perf_counter() - started, 3)
-            return report
+        if touched and self.on_indexed is not None:
+            self.on_indexed(touched)
+        return report
+
+    def _touched(self, embed: list[Chunk], deleted: list[str], removed: list[str]) -> list[str]:
+        gone = {self._chunks[i].source for i in deleted if i in self._chunks}
+        return sorted({c.source for c in embed} | gone | set(removed))
 
     def _diff(
         self, new_chunks: dict[str, list[Chunk]], removed_sources: list[str], report: IndexReport
@@ -287,7 +329,10 @@ class KnowledgeBase:
         Chroma stays the store of record (written on every index run, read back at start-up);
         asking it per query cost ~2 ms of CPU plus its own threads, where a matrix product over
         the stored vectors costs microseconds for a store-sized knowledge base (and is exact,
-        where HNSW is approximate). Callers hold `_state_lock`."""
+        where HNSW is approximate), up to `dense_in_memory_max`. Callers hold `_state_lock`."""
+        limit = self.dense_in_memory_max
+        if limit is not None and len(self._vectors) > limit:
+            return self.store.query(vector, n)
         if self._matrix is None:
             ids = list(self._vectors)
             matrix = (

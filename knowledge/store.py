@@ -53,11 +53,41 @@ class VectorStore:
                 ids=[c.id for c in part],
                 embeddings=vectors[start : start + WRITE_BATCH],
                 metadatas=[
-                    {"source": c.source, "heading": c.heading, "part": c.part, "hash": c.hash}
+                    {
+                        "source": c.source,
+                        "heading": c.heading,
+                        "part": c.part,
+                        "hash": c.hash,
+                        "ordinal": c.ordinal,
+                    }
                     for c in part
-                ],
+                ],  # fmt: skip
                 documents=[c.text for c in part],
             )
+
+    def chunks(self, sources: Sequence[str] | None = None) -> list[tuple[Chunk, np.ndarray]]:
+        """The stored sections (all, or those of `sources`) with their vectors: what another
+        replica wrote, read back whole (the store of record on a Chroma server)."""
+        where = {"source": {"$in": list(sources)}} if sources is not None else None
+        if sources is not None and not sources:
+            return []
+        got = self._collection.get(
+            where=where,  # type: ignore[arg-type]
+            include=["documents", "metadatas", "embeddings"],
+        )
+        out: list[tuple[Chunk, np.ndarray]] = []
+        vectors = got["embeddings"] if got["embeddings"] is not None else []
+        for cid, doc, meta, vec in zip(
+            got["ids"], got["documents"] or [], got["metadatas"] or [], vectors,
+            strict=True,
+        ):  # fmt: skip
+            chunk = Chunk(
+                id=cid, source=str(meta["source"]), heading=str(meta["heading"]),
+                part=int(meta["part"]), text=doc or "", hash=str(meta["hash"]),  # type: ignore[arg-type]
+                ordinal=int(meta.get("ordinal", 0)),  # type: ignore[arg-type]
+            )  # fmt: skip
+            out.append((chunk, np.asarray(vec, dtype=np.float32)))
+        return out
 
     def delete(self, ids: Sequence[str]) -> None:
         ids = list(ids)

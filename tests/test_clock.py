@@ -12,6 +12,7 @@ from actions.clock import Clock
 from actions.labelpdf import draw_label
 from agent.app.settings import load_settings
 from agent.console.staff import StaffAuth
+from agent.store.conversations import ConversationStore
 
 NOW = datetime(2026, 11, 21, 17, 0, tzinfo=UTC)
 
@@ -42,17 +43,21 @@ def test_copies_of_the_settings_share_one_clock() -> None:
     assert copy.clock() == datetime(2027, 1, 1, tzinfo=UTC)
 
 
-def test_a_staff_session_expires_by_the_product_clock_not_the_wall() -> None:
+def test_a_staff_session_expires_by_the_product_clock_not_the_wall(tmp_path: Path) -> None:
     clock = Clock(NOW, frozen=True)
-    auth = StaffAuth("a-long-password", clock=clock, lifetime=12 * 3600)
+    store = ConversationStore(f"sqlite:///{tmp_path / 'c.db'}", clock=clock)
+    store.migrate()
+    auth = StaffAuth("a-long-password", store=store.staff_sessions, clock=clock, lifetime=12 * 3600)
     signed_in = auth.sign_in("127.0.0.1", "Sam", "a-long-password")
     assert signed_in is not None
     token, session = signed_in
     assert session.created == NOW
     clock.advance(timedelta(hours=11, minutes=59))
-    assert auth.session(token) is session and session.last_seen == clock()
+    again = auth.session(token)
+    assert again is not None and again.name == "Sam" and again.last_seen == clock()
     clock.advance(timedelta(minutes=2))
     assert auth.session(token) is None  # 12 h after sign-in, by the store's clock
+    store.close()
 
 
 def test_a_label_pdf_is_dated_by_the_product_clock(tmp_path: Path) -> None:

@@ -48,6 +48,12 @@ class Received:
     verdict: str  # "ok", "failing on purpose", or the library's reason for refusing
 
 
+class _Server(ThreadingHTTPServer):
+    # Senders post up to 50 deliveries at once each; the default listen backlog (5) would refuse
+    # some connections when two replicas send together.
+    request_queue_size = 256
+
+
 class Receiver:
     """Answers `fail_first` requests with 500 (after verifying them), then 200."""
 
@@ -74,7 +80,7 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/shopdesk"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

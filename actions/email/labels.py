@@ -47,8 +47,7 @@ class ReturnLabels:
         if rma.label is None:
             return None
         name = PurePosixPath(urlsplit(rma.label.url).path).name
-        path = self.carrier.label_path(name)
-        pdf = path.read_bytes() if path is not None else None
+        pdf = self.carrier.label_bytes(name)
         return LabelFile(url=rma.label.url, tracking_number=rma.label.tracking_number, pdf=pdf)
 
 

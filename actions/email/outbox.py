@@ -240,7 +240,9 @@ class EmailOutbox:
         return len(claimed)
 
     def _claim_due(self, limit: int = 50) -> list[str]:
-        """Lease due messages (an optimistic update) so two senders never send the same one."""
+        """Lease due messages so that N senders send each one once: `FOR UPDATE SKIP LOCKED` on
+        PostgreSQL (another replica takes the next rows instead of waiting), and the conditional
+        update is the lease (the only guard on SQLite, which ignores the clause)."""
         now = self.clock()
         lease = now + timedelta(seconds=LEASE_SECONDS)
         claimed = []
@@ -249,6 +251,7 @@ class EmailOutbox:
                 sa.select(EmailMessageRow.id, EmailMessageRow.next_attempt_at)
                 .where(EmailMessageRow.status == "pending", EmailMessageRow.next_attempt_at <= now)
                 .order_by(EmailMessageRow.next_attempt_at).limit(limit)
+                .with_for_update(skip_locked=True)
             ).all()  # fmt: skip
             for message_id, due in rows:
                 result = s.execute(

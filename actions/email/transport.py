@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from actions.email.config import SmtpConfig
+from actions.files import FileKind, FileStore
 
 
 class Bounced(Exception):
@@ -45,28 +46,31 @@ class Transport(Protocol):
 
 
 class EmlFileTransport:
-    """Each message as `<dir>/<key>.eml`, written whole (a reader never sees half a file)."""
+    """Each message as `<kind>/<key>.eml` in the file store (actions/files.py: `<data>/outbox` by
+    default), written whole (a reader never sees half a file) and readable on every replica when
+    the store is shared."""
 
     name = "eml"
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = Path(directory)
+    def __init__(self, files: FileStore, kind: FileKind = "outbox") -> None:
+        self.files, self.kind = files, kind
+
+    def read(self, file_name: str) -> bytes | None:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,200}\.eml", file_name):
+            return None
+        return self.files.get(self.kind, file_name)
 
     def path_for(self, file_name: str) -> Path | None:
         if not re.fullmatch(r"[A-Za-z0-9_.-]{1,200}\.eml", file_name):
             return None
-        path = self.directory / file_name
-        return path if path.is_file() else None
+        return self.files.path(self.kind, file_name)
 
     async def send(self, message: EmailMessage, *, key: str) -> str | None:
         return await asyncio.to_thread(self._write, message, key)
 
     def _write(self, message: EmailMessage, key: str) -> str:
-        self.directory.mkdir(parents=True, exist_ok=True)
         name = re.sub(r"[^A-Za-z0-9_.-]", "_", key)[:180] + ".eml"
-        tmp = self.directory / (name + ".tmp")
-        tmp.write_bytes(message.as_bytes())
-        tmp.replace(self.directory / name)
+        self.files.put(self.kind, name, message.as_bytes())
         return name
 
 

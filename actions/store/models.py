@@ -278,3 +278,14 @@ class EmailMessageRow(Base):
     file_name: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)  # .eml transport
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class FileRow(Base):
+    """A stored file (actions/files.py, SHOPDESK_FILES_STORE=database; migration 0005)."""
+
+    __tablename__ = "stored_files"
+    kind: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary, nullable=False)
+    size: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

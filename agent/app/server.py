@@ -25,6 +25,7 @@ from actions.registry import ActionRegistry
 from actions.services import ActionServices
 from agent.app.admin import admin_routes
 from agent.app.input_guard import InputGuard, server_error
+from agent.app.knowledge_sync import open_knowledge, start_knowledge_sync
 from agent.app.services import open_services
 from agent.app.settings import Settings
 from agent.app.state import AppState, ShopdeskApp
@@ -116,8 +117,9 @@ def _state(
         settings, throttle, conversations, inbox, sender
     )
     staff_auth = StaffAuth(
-        settings.staff_password, clock=settings.clock, lifetime=settings.staff_session_hours * 3600
-    )
+        settings.staff_password, store=conversations.staff_sessions, clock=settings.clock,
+        lifetime=settings.staff_session_hours * 3600,
+    )  # fmt: skip
     return AppState(
         settings=settings,
         kb=kb,
@@ -150,6 +152,8 @@ async def _running(state: AppState, *, own_services: bool, own_store: bool) -> A
     if state.kb is None:
         state.kb, watcher = await asyncio.to_thread(_open_knowledge, settings)
     state.deps.kb = state.kb
+    # Replicas on one Chroma server load each other's knowledge edits (agent/app/knowledge_sync).
+    sync = await start_knowledge_sync(state.kb, settings)
     if settings.model != OFFLINE_MODEL:
         # litellm imports ~2 s of modules on its first call; pay that now, not in a shopper's
         # turn. (The offline model needs no litellm at all.)
@@ -175,12 +179,14 @@ async def _running(state: AppState, *, own_services: bool, own_store: bool) -> A
             services.close()
         if watcher is not None:
             watcher.stop()
+        if sync is not None:
+            await sync.stop()
         if own_store:
             state.conversations.close()
 
 
 def _open_knowledge(settings: Settings) -> tuple[KnowledgeBase, Watcher]:
-    kb = KnowledgeBase(Path(settings.kb), Path(settings.data), index_threads=settings.index_threads)
+    kb = open_knowledge(settings)
     report = kb.index()
     log.info("knowledge index: %s", report)
     return kb, kb.start_watching()

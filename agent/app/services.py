@@ -34,6 +34,8 @@ def open_services(settings: Settings) -> ActionServices:
         returns_address=settings.returns_address_lines,
         webhook_options=settings.webhook_options,
         email=email_config(settings),
+        files_store=settings.files_store,
+        files_dir=settings.files_dir,
     )
 
 

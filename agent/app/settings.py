@@ -122,6 +122,21 @@ class Settings(BaseSettings):
     )
     webhook_retry_base_seconds: float = Field(30.0, gt=0, le=3600, description="First retry wait")
     webhook_retry_max_delay_seconds: float = Field(8 * 3600.0, gt=0, le=86400)
+    # What replicas share (issue 16, part B).
+    files_store: Literal["directory", "database"] = Field(
+        "directory",
+        description="Where labels, stored emails and photos live: a directory, or the database",
+    )
+    files_dir: Path | None = Field(
+        None, description="The files directory (every replica mounts it); default: the data one"
+    )
+    redis_url: str | None = Field(None, description="Redis for the distributed mode (redis://)")
+    chroma_url: str | None = Field(
+        None, description="A Chroma server (http://host:port): the shared knowledge index"
+    )
+    knowledge_dense_in_memory_max: int = Field(
+        100_000, ge=0, description="Up to this many sections, dense ranking runs in memory"
+    )  # in memory was faster at every size measured up to 50k (bench/chroma_crossover.py)
     webhook_max_attempts: int = Field(
         13, ge=1, le=50, description="Attempts per delivery (default: spread over ~24 hours)"
     )

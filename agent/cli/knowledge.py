@@ -19,11 +19,11 @@ def _console(stderr: bool = False):
 
 
 def _open_kb():
-    from knowledge import KnowledgeBase
+    from agent.app.knowledge_sync import open_knowledge  # the Chroma server when configured
 
     settings = get_settings()
     check_storage(settings)
-    return KnowledgeBase(settings.kb, settings.data, index_threads=settings.index_threads)
+    return open_knowledge(settings)
 
 
 def _print_warnings(warnings) -> None:

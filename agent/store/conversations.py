@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from agent.store.credentials import Credentials
+from agent.store.staff_sessions import StaffSessionStore
 from agent.store.status import ConfirmationStatus, ConversationStatus
 from agent.store.tables import TS, confirmations_t, conversations_t, messages_t, metadata
 
@@ -119,6 +120,8 @@ class ConversationStore:
         )
         # Resume tokens and verification state (agent/store/credentials.py).
         self.credentials = Credentials(self.engine, self.clock)
+        # Staff console sessions, shared by every replica (agent/store/staff_sessions.py).
+        self.staff_sessions = StaffSessionStore(self.engine, self.clock)
 
     # Lifecycle ---------------------------------------------------------------------------------
     def migrate(self) -> None:
