@@ -114,6 +114,17 @@ class Settings(BaseSettings):
     business_timezone: str = Field("America/New_York", description="IANA zone of business_hours")
     staff_session_hours: float = Field(12.0, gt=0, description="Staff console sign-in lifetime")
 
+    # Photo evidence (actions/evidence, agent/chat/uploads.py).
+    evidence_dir: Path | None = Field(
+        None, description="Where cleaned photo evidence is kept (default <data>/evidence)"
+    )
+    upload_token_minutes: float = Field(
+        10.0, gt=0, le=120, description="How long an upload token from the chat stays valid"
+    )
+    limit_uploads_per_conversation: str = Field(
+        "20/hour", description="Photo uploads per conversation (limits notation)"
+    )
+
     # Return labels and webhooks (actions/carrier.py, actions/webhooks.py).
     returns_address: str = Field(
         "\n".join(DEFAULT_RETURNS_ADDRESS),
@@ -179,6 +190,7 @@ class Settings(BaseSettings):
         "limit_verification_failures_per_email",
         "limit_model_calls",
         "limit_codes_per_email",
+        "limit_uploads_per_conversation",
     )
     @classmethod
     def _limit(cls, value: str) -> str:
