@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from actions.carrier import DEFAULT_RETURNS_ADDRESS, Carrier, LocalCarrier
 from actions.email import EmailConfig, EmailOutbox
 from actions.email.labels import ReturnLabels
+from actions.evidence.store import EvidenceStore
 from actions.email.transport import EmlFileTransport, SmtpTransport, Transport
 from actions.ledger import LedgerGateway, PaymentGateway
 from actions.store.orders import OrderStore
@@ -36,6 +37,7 @@ class ActionServices:
     # What a guest's lookup must also pass (throttles, email codes); the chat server sets it.
     identity_gate: IdentityGate | None = None
     email: EmailOutbox | None = None
+    evidence: EvidenceStore | None = None  # shoppers' photos (actions/evidence)
 
     async def start(self) -> None:
         """Start the webhook and email senders (call from the server's lifespan)."""
@@ -63,6 +65,7 @@ def build_services(
     email: EmailConfig | None = None,
     migrate: bool = True,
     returns_address: Sequence[str] = DEFAULT_RETURNS_ADDRESS,
+    evidence_dir: Path | None = None,
 ) -> ActionServices:
     """Open (and migrate) the store and wire the workflow, carrier, ledger and webhooks to it."""
     from actions.policy import load_policy  # the engine's module; imported late on purpose
@@ -89,6 +92,7 @@ def build_services(
     return ActionServices(
         store=store, policy=policy, workflow=workflow, carrier=carrier, ledger=ledger,
         webhooks=webhooks, data_dir=data_dir, public_url=public_url, clock=clock, email=outbox,
+        evidence=EvidenceStore(store, evidence_dir or data_dir / "evidence", clock),
     )  # fmt: skip
 
 

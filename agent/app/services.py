@@ -34,6 +34,7 @@ def open_services(settings: Settings) -> ActionServices:
         returns_address=settings.returns_address_lines,
         webhook_options=settings.webhook_options,
         email=email_config(settings),
+        evidence_dir=settings.evidence_dir,
     )
 
 

@@ -124,6 +124,17 @@ class Settings(BaseSettings):
         description="The store's colour in the return portal (the widget's data-colour default)",
     )
 
+    # Photo evidence (actions/evidence, agent/chat/uploads.py).
+    evidence_dir: Path | None = Field(
+        None, description="Where cleaned photo evidence is kept (default <data>/evidence)"
+    )
+    upload_token_minutes: float = Field(
+        10.0, gt=0, le=120, description="How long an upload token from the chat stays valid"
+    )
+    limit_uploads_per_conversation: str = Field(
+        "20/hour", description="Photo uploads per conversation (limits notation)"
+    )
+
     # Return labels and webhooks (actions/carrier.py, actions/webhooks.py).
     returns_address: str = Field(
         "\n".join(DEFAULT_RETURNS_ADDRESS),
@@ -189,6 +200,7 @@ class Settings(BaseSettings):
         "limit_verification_failures_per_email",
         "limit_model_calls",
         "limit_codes_per_email",
+        "limit_uploads_per_conversation",
     )
     @classmethod
     def _limit(cls, value: str) -> str:
