@@ -8,6 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import re
+
 import pytest
 
 from agent.chat.identity import sign_email
@@ -170,8 +172,64 @@ def test_signed_mode_refuses_order_and_email(make) -> None:
 
 
 def _key(shopper: Shopper) -> str:
-    import re
-
     found = re.search(r'name="key" value="([^"]+)"', shopper.page)
     assert found, shopper.text
     return found.group(1)
+
+
+def _png(colour: tuple[int, int, int] = (200, 80, 60)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_damaged_return_carries_the_photos_added_in_the_portal(make) -> None:
+    srv, shopper, _ = make()
+    shopper.identify()
+    shopper.get("/returns/items?reason=damaged")
+    assert "Photos of the problem" in shopper.text
+    files = [("photos", ("box.png", _png(), "image/png")), ("photos", ("mug.png", _png((9, 9, 9)), "image/png"))]  # fmt: skip
+    shopper.post("/returns/items", {"reason": "damaged", "resolution": "refund", "qty:CER-MUG-SAGE": "1"}, files)  # fmt: skip
+    assert "2 photos attached" in shopper.text
+    shopper.post("/returns/confirm", {"key": _key(shopper)})
+    [rma] = _returns(srv)
+    photos = srv.app.state.services.evidence.for_rma(rma.id)
+    assert len(photos) == 2 and all(p.content_type in {"image/png", "image/jpeg"} for p in photos)
+
+
+def test_a_file_that_is_not_a_photo_is_refused_and_nothing_is_stored(make) -> None:
+    srv, shopper, _ = make()
+    shopper.identify()
+    shopper.get("/returns/items?reason=damaged")
+    files = [("photos", ("notes.png", b"%PDF-1.7 not an image at all", "image/png"))]
+    shopper.post("/returns/items", {"reason": "damaged", "resolution": "refund", "qty:CER-MUG-SAGE": "1"}, files)  # fmt: skip
+    assert shopper.status == 422 and shopper.alert
+    assert "Check your return" not in shopper.text
+    evidence = srv.app.state.services.evidence
+    assert not evidence.root.exists() or not any(evidence.root.iterdir())
+
+
+async def test_the_return_requested_email_links_to_the_portal(make) -> None:
+    from tests.ws_helpers import eventually
+
+    srv, shopper, _ = make()
+    shopper.identify()
+    _choose_mug(shopper)
+    shopper.post("/returns/confirm", {"key": _key(shopper)})
+    outbox = srv.app.state.services.email
+
+    def requested() -> Any:
+        for item in outbox.messages():
+            if item.event == "return_requested":
+                found = outbox.message(item.id)
+                if found and found[1] is not None:
+                    return found[1]
+        return None
+
+    await eventually(lambda: requested() is not None, "the return-requested email")
+    body = requested().get_body(("plain",)).get_content()
+    assert re.search(r"Start a return at http://\S+/returns with your order number", body), body

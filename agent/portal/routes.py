@@ -21,7 +21,14 @@ from agent.app.state import AppState
 from agent.chat.identity import verify_signature
 from agent.portal.flow import Portal, PortalError
 from agent.portal.pages import HERE, Pages
-from agent.portal.photos import MAX_PHOTOS, PhotoIntake, PhotoRefused, photos_required
+from agent.portal.photos import (
+    MAX_PHOTOS,
+    EvidencePhotos,
+    PhotoIntake,
+    PhotoRefused,
+    photos_offered,
+    photos_required,
+)
 from agent.portal.session import Draft, PortalSession, csrf_ok
 
 RESOLUTION_WORDS = {"refund": "A refund", "replacement": "A replacement", "store_credit": "Store credit"}  # fmt: skip
@@ -51,7 +58,10 @@ class PortalRoutes:
         self.state = state
         self.portal = Portal(state)
         self.pages = Pages(state.settings)
-        self.photos = photos  # the image module's intake (actions/evidence), when wired
+        evidence = state.services.evidence
+        if photos is None and evidence is not None:
+            photos = EvidencePhotos(evidence)
+        self.photos = photos  # the image module's intake (actions/evidence)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -191,6 +201,8 @@ class PortalRoutes:
             reasons=[(r.value, wording.return_reason(r.value).capitalize()) for r in ReturnReason],
             resolutions=[(r, RESOLUTION_WORDS[r]) for r in RESOLUTIONS],
             photos_required=photos_required(self.state.services.policy, reason.value),
+            photos_offered=self.photos is not None
+            and photos_offered(self.state.services.policy, reason.value),
             max_photos=MAX_PHOTOS,
         )  # fmt: skip
 
@@ -220,7 +232,7 @@ class PortalRoutes:
         if resolution not in RESOLUTIONS:
             return await self._items_page(session, reason, "Please choose a refund, a replacement or store credit.")  # fmt: skip
         try:
-            photos = await self._photos(form, reason)
+            photos = await self._photos(session, form, reason)
             draft = Draft(reason=reason.value, resolution=resolution, lines=lines, photos=photos)
             await self.portal.preview(session, draft)
         except (PortalError, PhotoRefused) as exc:
@@ -228,18 +240,26 @@ class PortalRoutes:
         session.draft, session.rma_id = draft, None
         return self.pages.redirect("/returns/review", session)
 
-    async def _photos(self, form: FormData, reason: ReturnReason) -> list[str]:
+    async def _photos(self, session: PortalSession, form: FormData, reason: ReturnReason) -> list[str]:  # fmt: skip
         uploads = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
-        if not photos_required(self.state.services.policy, reason.value):
-            return []
+        required = photos_required(self.state.services.policy, reason.value)
+        if required and not uploads:
+            raise PortalError(f"Please add at least one photo: {wording.return_reason(reason.value)} items need photos for our team.")  # fmt: skip
         if not uploads:
-            raise PortalError(f"Please add at least one photo ({reason.value.replace('_', ' ')} items need photos).")  # fmt: skip
+            return session.draft.photos if session.draft else []
         if self.photos is None:
             raise PortalError("We can't take photos here just now; please start this return in the chat instead.")  # fmt: skip
+        if len(uploads) > MAX_PHOTOS:
+            raise PhotoRefused(f"Please choose at most {MAX_PHOTOS} photos.")
+        if session.conversation_id is None:  # photos wait under the visit's own conversation
+            record = await self.state.conversations.acall(self.state.conversations.create, session.email)  # fmt: skip
+            session.conversation_id = record.id
         ids = []
-        for upload in uploads[:MAX_PHOTOS]:
-            data = await upload.read()
-            ids.append(await self.photos.accept(data, upload.filename or "", upload.content_type or ""))  # fmt: skip
+        for upload in uploads:
+            data = await upload.read(MAX_PHOTO_BYTES + 1)
+            if len(data) > MAX_PHOTO_BYTES:
+                raise PhotoRefused(f"{upload.filename} is larger than 10 MB; please choose a smaller photo.")  # fmt: skip
+            ids.append(await self.photos.accept(session.conversation_id, data, upload.content_type or ""))  # fmt: skip
         return ids
 
     async def review(self, request: Request) -> Response:
@@ -273,8 +293,8 @@ class PortalRoutes:
             result = await self.portal.confirm(session)
         except PortalError as exc:
             return await self._items_page(session, _reason(session.draft.reason), exc.message)
-        if self.photos is not None and session.draft.photos:
-            await self.photos.attach(result.rma_id, session.draft.photos)
+        if self.photos is not None and session.draft.photos and session.conversation_id:
+            await self.photos.attach(session.conversation_id, result.rma_id)
         label = await self.portal.label(session, result)
         session.rma_id, session.rma_message = result.rma_id, (label.message if label else result.message)[:600]  # fmt: skip
         return self.pages.redirect("/returns/done", session)
