@@ -3,12 +3,11 @@ the demo orders, the offline model, and the same workflow the chat uses."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-
-import re
 
 import pytest
 
@@ -44,7 +43,12 @@ def _choose_mug(shopper: Shopper, reason: str = "changed_mind") -> str:
     shopper.get(f"/returns/items?reason={reason}")
     return shopper.post(
         "/returns/items",
-        {"reason": reason, "resolution": "refund", "qty:CER-MUG-SAGE": "1", "qty:CER-PLT-SAGE": "0"},
+        {
+            "reason": reason,
+            "resolution": "refund",
+            "qty:CER-MUG-SAGE": "1",
+            "qty:CER-PLT-SAGE": "0",
+        },
     )
 
 
@@ -55,7 +59,7 @@ def test_wrong_email_is_told_in_words_and_shows_no_order(make) -> None:
     assert shopper.alert == (
         "I couldn't find an order with that number for that email address; please check both."
     )
-    assert "Sage" not in shopper.text and 'autofocus' in shopper.page
+    assert "Sage" not in shopper.text and "autofocus" in shopper.page
 
 
 def test_the_lines_and_their_fees_show_before_anything_is_created(make) -> None:
@@ -76,7 +80,10 @@ def test_confirming_creates_the_rma_with_its_next_step_and_label(make) -> None:
     shopper.post("/returns/confirm", {"key": _key(shopper)})
     [rma] = _returns(srv)
     assert f"Return {rma.id}" in shopper.text
-    assert "prepaid return label" in shopper.text and "Download your prepaid return label" in shopper.text
+    assert (
+        "prepaid return label" in shopper.text
+        and "Download your prepaid return label" in shopper.text
+    )
     assert rma.label is not None and rma.label.url in shopper.page
     assert rma.customer_email == MAYA and rma.reason == "changed_mind"
 
@@ -150,7 +157,10 @@ def test_a_signed_shopper_chooses_among_their_orders(make) -> None:
 def test_a_forged_signature_is_refused_in_words(make) -> None:
     _, shopper, _ = make()
     shopper.get(f"/returns?email={MAYA}&signature={'0' * 64}")
-    assert shopper.alert is not None and "sign-in link from the store's website isn't valid" in shopper.alert
+    assert (
+        shopper.alert is not None
+        and "sign-in link from the store's website isn't valid" in shopper.alert
+    )
 
 
 def test_email_code_mode_shows_the_order_only_after_the_code(make) -> None:

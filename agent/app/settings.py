@@ -114,15 +114,9 @@ class Settings(BaseSettings):
     business_timezone: str = Field("America/New_York", description="IANA zone of business_hours")
     staff_session_hours: float = Field(12.0, gt=0, description="Staff console sign-in lifetime")
 
-    # The return portal at /returns (agent/portal).
-    portal_session_minutes: float = Field(
-        30.0, gt=0, le=24 * 60, description="A return portal visit ends this long after it began"
-    )
-    portal_colour: str = Field(
-        "#2f5d50",
-        pattern=r"^#[0-9A-Fa-f]{6}$",
-        description="The store's colour in the return portal (the widget's data-colour default)",
-    )
+    # The return portal at /returns (agent/portal): a visit's lifetime, and the store's colour.
+    portal_session_minutes: float = Field(30.0, gt=0, le=24 * 60)
+    portal_colour: str = Field("#2f5d50", pattern=r"^#[0-9A-Fa-f]{6}$")
 
     # Photo evidence (actions/evidence, agent/chat/uploads.py).
     evidence_dir: Path | None = Field(

@@ -25,6 +25,7 @@ from actions.records import Order
 from actions.return_status import ReturnStatus
 from actions.verification import CLIENT_ADDRESS
 from agent.app.state import AppState
+from agent.chat.email_code import EmailCodes
 from agent.chat.limits import CountersUnavailable
 from agent.chat.verification import OFFER_PERSON, UNAVAILABLE, Attempt
 from agent.portal.session import Draft, PortalSession
@@ -90,7 +91,7 @@ class Portal:
     async def check_code(self, session: PortalSession, code: str, address: str) -> None:
         """The emailed code typed into the portal: the same store, tries and locks as the chat."""
         codes = self.state.sessions.codes
-        if codes is None or session.conversation_id is None:
+        if not isinstance(codes, EmailCodes) or session.conversation_id is None:
             raise PortalError("No code is waiting; please enter your order number and email.")
         store = self.state.conversations
         pending = await store.acall(codes.codes.pending, session.conversation_id)
