@@ -419,7 +419,7 @@
       }
       portal.href = returns.href;
       portal.target = "_blank";
-      portal.rel = "noopener";
+      portal.rel = "noopener noreferrer";
       foot.appendChild(portal);
       foot.appendChild(D.createTextNode(" · " + t.powered));
       panel.appendChild(foot);
