@@ -243,3 +243,27 @@ async def test_the_return_requested_email_links_to_the_portal(make) -> None:
     await eventually(lambda: requested() is not None, "the return-requested email")
     body = requested().get_body(("plain",)).get_content()
     assert re.search(r"Start a return at http://\S+/returns with your order number", body), body
+
+
+def test_two_confirms_at_once_make_one_return_on_each_database(make, database_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    srv, shopper, _ = make(database_url=database_url)
+    shopper.identify()
+    _choose_mug(shopper)
+    key, csrf = _key(shopper), shopper.csrf
+    [cookie] = list(shopper.http.cookies.jar)
+
+    def click() -> str:  # a tab of the same browser: the same cookie, for the same path
+        with httpx.Client(base_url=srv.http_url, follow_redirects=True) as tab:
+            tab.cookies.set(cookie.name, cookie.value or "", cookie.domain, cookie.path)
+            return tab.post("/returns/confirm", data={"csrf": csrf, "key": key}).text
+
+    with ThreadPoolExecutor(2) as pool:
+        pages = list(pool.map(lambda _: click(), range(2)))
+    [rma] = _returns(srv)
+    assert all(f"Return {rma.id}" in page for page in pages), [
+        re.findall(r"<h1>(.*?)</h1>|role=\"alert\"[^>]*>([^<]*)", p) for p in pages
+    ]
