@@ -50,7 +50,7 @@ eval: install
 # Refresh README's screenshots on purpose; test runs write theirs to a temporary folder.
 screenshots: install
 	SHOPDESK_TEST_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/test_console_browser.py tests/test_owner_browser.py \
-		tests/test_labels_print.py
+		tests/test_labels_print.py tests/test_portal_browser.py
 	$(BIN)/python tests/browser.py
 
 bench: install

@@ -12,6 +12,7 @@ from actions.carrier import DEFAULT_RETURNS_ADDRESS, Carrier, LocalCarrier
 from actions.email import EmailConfig, EmailOutbox
 from actions.email.labels import ReturnLabels
 from actions.email.transport import EmlFileTransport, SmtpTransport, Transport
+from actions.evidence.store import EvidenceStore
 from actions.files import DirectoryFiles, FileStore, open_files
 from actions.ledger import LedgerGateway, PaymentGateway
 from actions.store.orders import OrderStore
@@ -38,6 +39,7 @@ class ActionServices:
     identity_gate: IdentityGate | None = None
     email: EmailOutbox | None = None
     files: FileStore | None = None  # where labels, .eml files and photo evidence are kept
+    evidence: EvidenceStore | None = None  # shoppers' photos (actions/evidence)
 
     async def start(self) -> None:
         """Start the webhook and email senders (call from the server's lifespan)."""
@@ -67,6 +69,7 @@ def build_services(
     returns_address: Sequence[str] = DEFAULT_RETURNS_ADDRESS,
     files_store: Literal["directory", "database"] = "directory",
     files_dir: Path | None = None,
+    evidence_dir: Path | None = None,
 ) -> ActionServices:
     """Open (and migrate) the store and wire the workflow, carrier, ledger and webhooks to it."""
     from actions.policy import load_policy  # the engine's module; imported late on purpose
@@ -99,6 +102,7 @@ def build_services(
         store=store, policy=policy, workflow=workflow, carrier=carrier, ledger=ledger,
         webhooks=webhooks, data_dir=data_dir, public_url=public_url, clock=clock, email=outbox,
         files=files,
+        evidence=EvidenceStore(store, evidence_dir or data_dir / "evidence", clock),
     )  # fmt: skip
 
 

@@ -60,7 +60,7 @@ def test_migrate_twice_and_schema_matches_models(store: OrderStore) -> None:
     assert [
         d for d in diff if not (d[0] == "remove_table" and d[1].name == "shopdesk_orders_version")
     ] == []
-    assert version == "0005"
+    assert version == "0006"
 
 
 def test_new_store_is_empty_until_import(store: OrderStore) -> None:

@@ -289,3 +289,25 @@ class FileRow(Base):
     content: Mapped[bytes] = mapped_column(sa.LargeBinary, nullable=False)
     size: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class EvidenceRow(Base):
+    """A shopper's photo (actions/evidence): only the re-encoded image and its thumbnail are on
+    disk, under random names; the row says whose conversation sent it and which return it backs."""
+
+    __tablename__ = "evidence"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)  # random, unguessable
+    # NULL until a return is authorized with it; at most a few unattached per conversation.
+    rma_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("return_authorizations.id"), nullable=True, index=True
+    )
+    conversation_id: Mapped[str] = mapped_column(sa.String(128), index=True)  # another store
+    file_name: Mapped[str] = mapped_column(sa.String(80))
+    thumb_name: Mapped[str] = mapped_column(sa.String(80))
+    content_type: Mapped[str] = mapped_column(sa.String(40))
+    source_kind: Mapped[str] = mapped_column(sa.String(10))  # jpeg | png | webp | heic, as sent
+    size: Mapped[int] = mapped_column(sa.Integer)
+    thumb_size: Mapped[int] = mapped_column(sa.Integer)
+    width: Mapped[int] = mapped_column(sa.Integer)
+    height: Mapped[int] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

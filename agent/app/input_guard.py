@@ -27,6 +27,8 @@ log = logging.getLogger("shopdesk.http")
 
 MAX_BODY_BYTES = 1 << 20  # the largest legitimate body is a knowledge file (256 KB) as JSON
 _BODYLESS = {"GET", "HEAD", "OPTIONS", "DELETE"}
+# Routes that take photos (multipart): up to 5 of 10 MB each, plus the form around them.
+LARGE_BODY_PATHS = {"/returns/items": 5 * 10 * (1 << 20) + (1 << 20)}
 
 
 def _refusal(status: int, code: str, message: str) -> JSONResponse:
@@ -85,10 +87,11 @@ class InputGuard:
             return
         headers = {k.lower(): v for k, v in scope["headers"]}
         declared = headers.get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        limit = LARGE_BODY_PATHS.get(scope["path"], self.max_bytes)
+        if declared.isdigit() and int(declared) > limit:
             await self._too_large()(scope, receive, send)
             return
-        body, complete = await self._read(receive)
+        body, complete = await self._read(receive, limit)
         if not complete:
             await self._too_large()(scope, receive, send)
             return
@@ -112,7 +115,7 @@ class InputGuard:
             ] + [(b"content-length", str(len(body)).encode())]
         await self.app(scope, _replay(body, receive), send)
 
-    async def _read(self, receive: Receive) -> tuple[bytes, bool]:
+    async def _read(self, receive: Receive, limit: int) -> tuple[bytes, bool]:
         """The whole body, or what came before it passed the limit (and False)."""
         chunks: list[bytes] = []
         size = 0
@@ -122,7 +125,7 @@ class InputGuard:
                 return b"".join(chunks), True  # disconnected: the app sees what there was
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
+            if size > limit:
                 return b"", False
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -39,6 +39,7 @@ from agent.console import app as console
 from agent.console.inbox import Inbox
 from agent.console.staff import StaffAuth
 from agent.models import OFFLINE_MODEL, Model, model_for
+from agent.portal import routes as portal
 from agent.store.conversations import ConversationStore
 from agent.turn.deps import AgentDeps, NoKnowledge
 from knowledge import KnowledgeBase
@@ -141,6 +142,7 @@ def _routes(state: AppState) -> list[BaseRoute]:
         *api_routes(state.services, state.registry, state.settings.admin_token),
         *pages.routes(state.settings),
         *console.routes(state),
+        *portal.routes(state),
     ]
 
 

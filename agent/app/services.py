@@ -36,6 +36,7 @@ def open_services(settings: Settings) -> ActionServices:
         email=email_config(settings),
         files_store=settings.files_store,
         files_dir=settings.files_dir,
+        evidence_dir=settings.evidence_dir,
     )
 
 

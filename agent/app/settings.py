@@ -114,6 +114,21 @@ class Settings(BaseSettings):
     business_timezone: str = Field("America/New_York", description="IANA zone of business_hours")
     staff_session_hours: float = Field(12.0, gt=0, description="Staff console sign-in lifetime")
 
+    # The return portal at /returns (agent/portal): a visit's lifetime, and the store's colour.
+    portal_session_minutes: float = Field(30.0, gt=0, le=24 * 60)
+    portal_colour: str = Field("#2f5d50", pattern=r"^#[0-9A-Fa-f]{6}$")
+
+    # Photo evidence (actions/evidence, agent/chat/uploads.py).
+    evidence_dir: Path | None = Field(
+        None, description="Where cleaned photo evidence is kept (default <data>/evidence)"
+    )
+    upload_token_minutes: float = Field(
+        10.0, gt=0, le=120, description="How long an upload token from the chat stays valid"
+    )
+    limit_uploads_per_conversation: str = Field(
+        "20/hour", description="Photo uploads per conversation (limits notation)"
+    )
+
     # Return labels and webhooks (actions/carrier.py, actions/webhooks.py).
     returns_address: str = Field(
         "\n".join(DEFAULT_RETURNS_ADDRESS),
@@ -194,6 +209,7 @@ class Settings(BaseSettings):
         "limit_verification_failures_per_email",
         "limit_model_calls",
         "limit_codes_per_email",
+        "limit_uploads_per_conversation",
     )
     @classmethod
     def _limit(cls, value: str) -> str:

@@ -45,7 +45,7 @@
       error: "Something went wrong. Please try again.", dismiss: "Dismiss",
       handoff: "A person from the store will join this conversation.", staff: "Store team",
       label: "Download return label (PDF)", fee: "Fee", passage: "Show the quoted passage",
-      powered: "Powered by shopdesk",
+      powered: "Powered by shopdesk", startReturn: "Start a return",
       leadTitle: "Want to hear from us?",
       leadIntro: "Leave your email and we'll let you know about what interests you: restocks, new pieces, offers.",
       leadEmail: "Email", leadInterest: "What would you like to hear about? (optional)",
@@ -74,7 +74,7 @@
       error: "Un problème est survenu. Veuillez réessayer.", dismiss: "Fermer",
       handoff: "Une personne du magasin va rejoindre la conversation.", staff: "L'équipe",
       label: "Télécharger l'étiquette de retour (PDF)", fee: "Frais", passage: "Voir le passage cité",
-      powered: "Propulsé par shopdesk",
+      powered: "Propulsé par shopdesk", startReturn: "Faire un retour",
       leadTitle: "Envie d'avoir de nos nouvelles ?",
       leadIntro: "Laissez votre e-mail : nous vous écrirons au sujet de ce qui vous intéresse.",
       leadEmail: "E-mail", leadInterest: "Ce qui vous intéresse (facultatif)",
@@ -408,7 +408,21 @@
         }
       });
       input.addEventListener("input", () => this._grow());
-      panel.appendChild(h("div", "sd-foot", t.powered));
+      var foot = h("div", "sd-foot");
+      // The return portal, as a plain link: it works without this script, and a signed-in
+      // shopper arrives signed in (the host page's signature travels with the email).
+      var portal = h("a", "sd-return-link", t.startReturn);
+      var returns = new URL(cfg.base + "/returns");
+      if (cfg.email && cfg.signature) {
+        returns.searchParams.set("email", cfg.email);
+        returns.searchParams.set("signature", cfg.signature);
+      }
+      portal.href = returns.href;
+      portal.target = "_blank";
+      portal.rel = "noopener noreferrer";
+      foot.appendChild(portal);
+      foot.appendChild(D.createTextNode(" · " + t.powered));
+      panel.appendChild(foot);
       panel.addEventListener("keydown", (e) => {
         if (e.key === "Escape") {
           e.stopPropagation();
