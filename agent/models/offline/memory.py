@@ -107,11 +107,19 @@ class Memory:
                     order_id, str(outcome.arguments.get("order_id", ""))
                 ):
                     return outcome.result
+            if outcome.name == "list_my_orders" and outcome.ok:  # the verified shopper's own
+                for listed in outcome.result.get("orders") or []:
+                    if same_order(order_id, str(listed.get("order_id", ""))):
+                        return dict(listed)
         return None
 
     def match_item_any(self, text: str) -> bool:
         lookup = self.conv.last("lookup_order", ok=True)
-        return bool(lookup and slots.match_items(text, lookup.result.get("items") or []))
+        if lookup and slots.match_items(text, lookup.result.get("items") or []):
+            return True
+        listing = self.conv.last("list_my_orders", ok=True)
+        orders = listing.result.get("orders") or [] if listing else []
+        return any(slots.match_items(text, o.get("items") or []) for o in orders)
 
     def offered_checks(self, since: int) -> list[ToolOutcome]:
         """The eligibility checks of the latest round of checking (one per item asked about)."""

@@ -19,6 +19,7 @@ from typing import Any
 
 from agent.models.base import ModelReply, ToolCall
 from agent.models.offline import slots
+from agent.models.offline.mine import LIST_TOOL, SignedIn
 from agent.models.offline.routing import (
     ASK_REASON_EXAMPLES,
     HANDOFF_TOOL,
@@ -36,8 +37,9 @@ from agent.models.offline.status import StatusFlows
 BUYER_REASONS = frozenset({"changed_mind", "wrong_size", "no_longer_needed", "ordered_by_mistake"})
 
 
-class Planner(StatusFlows):
-    """Decides the next step from what `Memory` reads (returns already made: `StatusFlows`)."""
+class Planner(StatusFlows, SignedIn):
+    """Decides the next step from what `Memory` reads (returns already made: `StatusFlows`; a
+    verified shopper's own orders: `SignedIn`)."""
 
     # Entry ---------------------------------------------------------------------------------------
     def reply(self) -> ModelReply:
@@ -67,6 +69,7 @@ class Planner(StatusFlows):
             intent = self.ongoing_flow() or intent
         if intent == "" and self.order_ids_in(self.text):
             intent = "lookup"  # an order number on its own: look the order up
+        intent = self.signed_in_intent(intent)
         if intent in ("why", "next"):
             about = self.why_flow() if intent == "why" else self.next_flow()
             if about is not None:
@@ -123,6 +126,8 @@ class Planner(StatusFlows):
         """This turn's action results, in the actions' own words."""
         parts: list[str] = []
         for outcome in outcomes if outcomes is not None else self.turn:
+            if outcome.name == LIST_TOOL:  # a means to pick the order, not news (mine.py)
+                continue
             message = outcome.message
             if outcome.ok:
                 url = outcome.result.get("label_url") or outcome.result.get("url")
@@ -194,6 +199,10 @@ class Planner(StatusFlows):
     def verified_order(self, what: str) -> tuple[dict[str, Any] | None, ModelReply | None]:
         """The shopper's order, verified by lookup_order — or the reply that gets there."""
         order_id, email = self.order_id(), self.email()
+        if not order_id and self.can_list_orders():
+            order_id, reply = self.my_order(what)
+            if reply is not None:
+                return None, reply
         if not order_id or not email:
             return None, self.ask_identity(order_id, email, what)
         order = self.order(order_id)

@@ -38,6 +38,8 @@ def stem(word: str) -> str:
     """A crude English stemmer: enough to match 'returns'/'returning'/'returned' to 'return'
     and 'shipping' to 'ship'."""
     for suffix in ("ing", "ed", "es", "s"):
+        if suffix == "es" and not re.search(r"(?:[sxz]|[cs]h)es$", word):
+            continue  # plates → plate, not plat; boxes → box
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)]
             if suffix in ("ing", "ed") and len(word) > 3 and word[-1] == word[-2]:
