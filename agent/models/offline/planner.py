@@ -20,8 +20,10 @@ from typing import Any
 from agent.models.base import ModelReply, ToolCall
 from agent.models.offline import slots
 from agent.models.offline.mine import LIST_TOOL, SignedIn
+from agent.models.offline.questions import answer_parts, only_questions, split_questions
 from agent.models.offline.routing import (
     ASK_REASON_EXAMPLES,
+    FLOWS,
     HANDOFF_TOOL,
     OFFER_LABEL,
     OFFER_PERSON,
@@ -70,6 +72,8 @@ class Planner(StatusFlows, SignedIn):
         if intent == "" and self.order_ids_in(self.text):
             intent = "lookup"  # an order number on its own: look the order up
         intent = self.signed_in_intent(intent)
+        if intent in FLOWS and only_questions(self.text) and not self.gives_details():
+            intent = "question"
         if intent in ("why", "next"):
             about = self.why_flow() if intent == "why" else self.next_flow()
             if about is not None:
@@ -162,6 +166,9 @@ class Planner(StatusFlows, SignedIn):
         if not facts.answerable:
             return f"I'm sorry, I don't know that, and I'd rather not guess. {OFFER_PERSON}"
         question = self.text
+        parts = split_questions(question)
+        if len(parts) > 1:  # each question its own passage and citation
+            return answer_parts(parts, facts.passages, self.passage_score)
         rank, passage = max(
             enumerate(facts.passages),
             key=lambda pair: (self.passage_score(question, pair[1], pair[0]), -pair[0]),
