@@ -34,14 +34,15 @@ from agent.models.offline.routing import (
 )
 from agent.models.offline.state import ToolOutcome
 from agent.models.offline.status import StatusFlows
+from agent.models.offline.unserved import Unserved
 
 # Reasons that are the shopper's choice, not a fault: a refusal for one of these may not be final.
 BUYER_REASONS = frozenset({"changed_mind", "wrong_size", "no_longer_needed", "ordered_by_mistake"})
 
 
-class Planner(StatusFlows, SignedIn):
+class Planner(StatusFlows, SignedIn, Unserved):
     """Decides the next step from what `Memory` reads (returns already made: `StatusFlows`; a
-    verified shopper's own orders: `SignedIn`)."""
+    verified shopper's own orders: `SignedIn`; requests no action serves: `Unserved`)."""
 
     # Entry ---------------------------------------------------------------------------------------
     def reply(self) -> ModelReply:
@@ -58,6 +59,9 @@ class Planner(StatusFlows, SignedIn):
                 if answer == "yes":
                     return self.person()
                 return self.say("Alright. What else can I help with?")
+        unserved = self.unserved_reply()
+        if unserved is not None:
+            return self.say(unserved)
         intent = classify(self.text, self.tools, self.order_re)
         if intent in ("yes", "no"):
             if self.ongoing_flow() is None:
@@ -277,13 +281,13 @@ class Planner(StatusFlows, SignedIn):
         prefix = self.relay()
         if not picked:
             names = [f"the {i.get('name')}" for i in order.get("items") or []]
-            text = f"Which item would you like to return: {join_or(names)}?"
+            text = f"Which item would you like to return: {slots.join_or(names)}?"
             if reason is None:
                 text += f" And why are you returning it — {ASK_REASON_EXAMPLES}?"
         else:
             names = [f"the {i.get('name')}" for i in picked]
             text = (
-                f"Could you tell me why you're returning {join_or(names, 'and')} — "
+                f"Could you tell me why you're returning {slots.join_or(names, 'and')} — "
                 f"{ASK_REASON_EXAMPLES}?"
             )
         return self.say(f"{prefix} {text}" if prefix else text)
@@ -392,8 +396,3 @@ class Planner(StatusFlows, SignedIn):
             return self.say(f"To do that I need: {wanted}")
         return self.call(tool.name, arguments)
 
-
-def join_or(names: list[str], word: str = "or") -> str:
-    if len(names) <= 1:
-        return "".join(names)
-    return f"{', '.join(names[:-1])} {word} {names[-1]}"

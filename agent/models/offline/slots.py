@@ -226,4 +226,10 @@ def best_sentences(question: str, passage: str, limit: int = 3, max_chars: int =
     return " ".join(sentences[i] for i in sorted(chosen))
 
 
+def join_or(names: list[str], word: str = "or") -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} {word} {names[-1]}"
+
+
 __all__ = ["find_reason", "find_resolution", "pick_value"]
