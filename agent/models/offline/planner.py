@@ -395,4 +395,3 @@ class Planner(StatusFlows, SignedIn, Unserved):
             )
             return self.say(f"To do that I need: {wanted}")
         return self.call(tool.name, arguments)
-

@@ -12,12 +12,20 @@ import re
 from dataclasses import dataclass
 
 from agent.models.offline.memory import Memory
+from agent.models.offline.slots import find_emails
 from agent.models.offline.questions import only_questions
 from agent.models.offline.routing import OFFER_PERSON
 
 _ORDER_DETAILS = (
     r"(?:order|address|e-?mail|name|engrav\w*|delivery|shipping|street|details|phone|postcode|"
     r"zip|apartment|flat|house number)"
+)
+
+
+POLICY_ASK_RE = re.compile(
+    r"^\W*(?:(?:can|could|may) (?:i|we)|how (?:do|can|would) (?:i|we)|is it possible|"
+    r"do you (?:allow|let))\b",
+    re.I,
 )
 
 
@@ -81,7 +89,10 @@ KINDS = (
 
 class Unserved(Memory):
     def unserved_kind(self, text: str) -> Kind | None:
-        if only_questions(text):  # "can I still cancel an order?" asks about the policy
+        # "can I still cancel an order?" asks about the policy; with the order named, it asks us.
+        if only_questions(text) or (
+            POLICY_ASK_RE.match(text) and not self.order_ids_in(text) and not find_emails(text)
+        ):
             return None
         for kind in KINDS:
             if kind.pattern.search(text) and not self._served(kind):
