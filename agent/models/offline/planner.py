@@ -172,7 +172,7 @@ class Planner(StatusFlows, SignedIn, Unserved):
         question = self.text
         parts = split_questions(question)
         if len(parts) > 1:  # each question its own passage and citation
-            return answer_parts(parts, facts.passages, self.passage_score)
+            return answer_parts(parts, facts.passages)
         rank, passage = max(
             enumerate(facts.passages),
             key=lambda pair: (self.passage_score(question, pair[1], pair[0]), -pair[0]),

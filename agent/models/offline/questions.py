@@ -8,8 +8,10 @@ a question ("the mug and the plates") is never split off.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from itertools import permutations
 
 from agent.models.base import PassageFact
 from agent.models.offline import slots
@@ -50,21 +52,37 @@ def only_questions(text: str) -> bool:
     return len(parts) > 1 and all(p.endswith("?") or QUESTION_RE.match(p) for p in parts)
 
 
-def answer_parts(
-    parts: list[str],
-    passages: Sequence[PassageFact],
-    score: Callable[[str, PassageFact, int], float],
-) -> str:
-    """Each part answered by the passage that fits it best, quoted and cited [n]; a passage that
-    answers two parts is quoted once."""
-    answers: list[str] = []
-    used: set[int] = set()
-    for part in parts:
-        rank, passage = max(
-            enumerate(passages), key=lambda pair: (score(part, pair[1], -1), -pair[0])
-        )
-        if rank in used:
-            continue
-        used.add(rank)
-        answers.append(f"{slots.best_sentences(part, passage.text)} [{rank + 1}]")
+def answer_parts(parts: list[str], passages: Sequence[PassageFact]) -> str:
+    """Each part answered by its own passage, quoted and cited [n]: the passages go to the parts
+    so that together they fit best (two parts never share one passage when another fits)."""
+    fits = [[part_fit(part, p, passages) for p in passages] for part in parts]
+    best: tuple[float, tuple[int, ...]] = (-1.0, ())
+    for chosen in permutations(range(len(passages)), min(len(parts), len(passages))):
+        total = sum(fits[i][n] for i, n in enumerate(chosen))
+        if total > best[0]:
+            best = (total, chosen)
+    answers = [
+        f"{slots.best_sentences(part, passages[n].text)} [{n + 1}]"
+        for part, n in zip(parts, best[1], strict=False)
+    ]
     return " ".join(answers)
+
+
+def part_fit(part: str, passage: PassageFact, passages: Sequence[PassageFact]) -> float:
+    """How well a passage answers one part: its terms weighted by how rare they are among the
+    passages retrieved ("engraved" tells more than "return"), the heading counting double."""
+    terms = slots.content_terms(part)
+    if not terms:
+        return 0.0
+    # The section's own heading: the page's title ("Shipping and delivery") is shared by its
+    # sections and would draw every "ship" to whichever of them ranked first.
+    docs = [slots.content_terms(f"{own_heading(p)} {p.text}") for p in passages]
+    heading = slots.content_terms(own_heading(passage))
+    text = slots.content_terms(passage.text)
+    weight = {t: math.log(1 + len(docs) / (1 + sum(t in d for d in docs))) for t in terms}
+    got = sum(w * (2 * (t in heading) + (t in text)) for t, w in weight.items())
+    return got / (3 * sum(weight.values()) or 1.0) + 0.1 * passage.score
+
+
+def own_heading(passage: PassageFact) -> str:
+    return passage.heading.rsplit(">", 1)[-1]
