@@ -136,11 +136,17 @@ class Memory:
     def items(self, order: dict[str, Any], since: int) -> list[tuple[dict[str, Any], int]]:
         """The order lines (with quantities) the shopper's latest naming message points at."""
         lines = order.get("items") or []
-        for text in self.user_texts(since):
+        texts = self.user_texts(since)
+        for k, text in enumerate(texts):
             found = slots.match_items(text, lines)
+            if not found and slots.EVERYTHING_RE.search(text):
+                return [(item, int(item.get("quantity") or 1)) for item in lines]
             if len(found) == 1:
-                wanted = slots.find_quantity(text) or 1
-                return [(found[0], max(1, min(wanted, int(found[0].get("quantity") or 1))))]
+                have = int(found[0].get("quantity") or 1)
+                # the newest count said since naming it: "no wait, just two of them"
+                counts = (slots.find_units(t, have) for t in texts[: k + 1])
+                wanted = next((n for n in counts if n), None) or 1
+                return [(found[0], max(1, min(wanted, have)))]
             if found:
                 return [(item, 1) for item in found]
         if len(lines) == 1:
