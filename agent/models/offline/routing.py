@@ -183,7 +183,7 @@ def classify(text: str, tools: dict[str, Tool], order_re: re.Pattern[str] | Orde
     if (
         slots.find_reason(text)
         and not is_question
-        and re.search(r"\b(?:my|it|arrived|came)\b", text, re.I)
+        and re.search(r"\b(?:my|it|them|they|arrived|came)\b", text, re.I)
     ):
         return "return"
     asks_us = re.search(r"\b(?:can|could|would|will) you\b|\bplease\b", text, re.I) is not None
