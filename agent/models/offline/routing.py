@@ -210,7 +210,21 @@ def _about_a_return(text: str, tools: dict[str, Tool]) -> str | None:
 
 
 # The request words routing hangs on, so "retrun" and "refnud" still start a return.
-KEYWORDS = ("return", "refund", "tracking", "exchange", "replacement", "parcel", "package")
+KEYWORDS = (
+    "return",
+    "refund",
+    "tracking",
+    "track",
+    "exchange",
+    "replacement",
+    "parcel",
+    "package",
+    "order",
+    "broken",
+    "arrived",
+    "damaged",
+    "label",
+)
 
 
 def mend_typos(text: str) -> str:
@@ -221,15 +235,18 @@ def mend_typos(text: str) -> str:
         lowered = word.lower()
         for keyword in KEYWORDS:
             if (
-                lowered != keyword
-                and lowered[0] == keyword[0]
+                lowered[0] == keyword[0]
                 and abs(len(lowered) - len(keyword)) <= 1
+                # an inflection ("orders", "broke") is a word of its own, not a slip
+                and not (lowered.startswith(keyword) or keyword.startswith(lowered))
             ):
-                if SequenceMatcher(None, lowered, keyword).ratio() >= 0.8:
+                # short words need a closer match: "trak" is "track", "trick" is not
+                needed = 0.85 if len(lowered) <= 5 else 0.8
+                if SequenceMatcher(None, lowered, keyword).ratio() >= needed:
                     return keyword
         return word
 
-    return re.sub(r"[A-Za-z]{5,}", mend, text)
+    return re.sub(r"[A-Za-z]{4,}", mend, text)
 
 
 BUILTIN = {
