@@ -8,9 +8,9 @@ import pytest
 from actions.builtin.my_orders import list_my_orders
 from actions.context import ActionContext, ActionError
 from agent.models.base import ToolSpec
-from agent.models.offline import OfflineModel
+from agent.models.offline import OfflineModel, slots
 from agent.models.offline.questions import split_questions
-from agent.models.offline.routing import OFFER_PERSON
+from agent.models.offline.routing import OFFER_PERSON, mend_typos
 from agent.models.offline.unserved import Unserved
 from tests.test_offline import TOOLS, request
 from tests.test_offline_flow import DEMO_NOW, Shopper, deps, kb  # noqa: F401  (fixtures)
@@ -143,3 +143,53 @@ def test_status_questions_and_policy_questions_are_not_unserved_requests():
         request([{"role": "user", "content": "any update on my order?"}])
     )
     assert OFFER_PERSON not in (reply.text or "")
+
+
+# Items, quantities and corrections -----------------------------------------------------------
+MAYA_LINES = [
+    {"sku": "CER-MUG-SAGE", "name": "Sage speckled stoneware mug", "quantity": 2},
+    {"sku": "CER-PLT-SAGE", "name": "Sage side plate", "quantity": 4},
+]
+OKAFOR_LINES = [
+    {"sku": "CER-MUG-ENG", "name": 'Engraved stoneware mug — "Dad"', "quantity": 1},
+    {"sku": "CER-MUG-SAGE", "name": "Sage speckled stoneware mug", "quantity": 1},
+]
+
+
+@pytest.mark.parametrize(
+    "text, lines, skus",
+    [
+        ("actually, not the mug, the plates", MAYA_LINES, ["CER-PLT-SAGE"]),
+        ("sorry I meant the mugs, not the plates", MAYA_LINES, ["CER-MUG-SAGE"]),
+        ("I want to return the plates", MAYA_LINES, ["CER-PLT-SAGE"]),
+        ("the green one from my order", OKAFOR_LINES, ["CER-MUG-SAGE"]),
+        ("the plain mug, the one without the writing", OKAFOR_LINES, ["CER-MUG-SAGE"]),
+        ("the mug", OKAFOR_LINES, []),  # two mugs: ask, don't guess
+    ],
+)
+def test_items_are_picked_as_shoppers_describe_and_correct_them(text, lines, skus):
+    assert [item["sku"] for item in slots.match_items(text, lines)] == skus
+
+
+def test_quantities_in_words():
+    assert slots.find_units("all of the plates", 4) == 4
+    assert slots.find_units("a couple of the saucers", 3) == 2
+    assert slots.find_units("just two of them", 4) == 2
+    assert slots.leading_answer("no wait, just two of them") is None  # a correction
+    assert slots.leading_answer("no thanks") == "no"
+
+
+async def test_a_corrected_quantity_is_the_one_returned(deps):  # noqa: F811
+    shopper = Shopper(deps)
+    await shopper.say("return 3 of the plates from WK-1001, maya.chen@example.com, changed my mind")
+    answer = await shopper.say("no wait, just two of them")
+    assert "2 × Sage side plate" in answer.text and "Shall I start" in answer.text
+    await shopper.say("yes")
+    (rma,) = deps.services.workflow.list()
+    assert [(line.sku, line.quantity) for line in rma.lines] == [("CER-PLT-SAGE", 2)]
+
+
+def test_slips_in_routing_words_are_mended_but_other_words_are_not():
+    assert mend_typos("can you trak my ordr") == "can you track my order"
+    assert mend_typos("my bowl arived broekn") == "my bowl arrived broken"
+    assert mend_typos("it broke, lots of orders, a trick") == "it broke, lots of orders, a trick"
