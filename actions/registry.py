@@ -31,6 +31,7 @@ from actions.spec import (
 ENTRY_POINT_GROUP = "shopdesk.actions"
 BUILTIN_MODULES = (
     "actions.builtin.orders",
+    "actions.builtin.my_orders",
     "actions.builtin.returns",
     "actions.builtin.labels",
     "actions.builtin.status",

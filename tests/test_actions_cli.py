@@ -71,6 +71,7 @@ def test_actions_list_json_has_names_flags_and_schemas(shop) -> None:
     by_name = {a["name"]: a for a in listed}
     assert set(by_name) == {
         "lookup_order",
+        "list_my_orders",
         "check_eligibility",
         "create_return_authorization",
         "generate_label",

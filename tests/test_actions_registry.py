@@ -242,6 +242,7 @@ def test_builtins_are_registered_with_their_flags() -> None:
     flags = {s.name: (s.confirm, s.identity) for s in registry.specs()}
     assert flags == {
         "lookup_order": (False, False),
+        "list_my_orders": (False, True),
         "check_eligibility": (False, True),
         "create_return_authorization": (True, True),
         "generate_label": (True, True),

@@ -107,11 +107,19 @@ class Memory:
                     order_id, str(outcome.arguments.get("order_id", ""))
                 ):
                     return outcome.result
+            if outcome.name == "list_my_orders" and outcome.ok:  # the verified shopper's own
+                for listed in outcome.result.get("orders") or []:
+                    if same_order(order_id, str(listed.get("order_id", ""))):
+                        return dict(listed)
         return None
 
     def match_item_any(self, text: str) -> bool:
         lookup = self.conv.last("lookup_order", ok=True)
-        return bool(lookup and slots.match_items(text, lookup.result.get("items") or []))
+        if lookup and slots.match_items(text, lookup.result.get("items") or []):
+            return True
+        listing = self.conv.last("list_my_orders", ok=True)
+        orders = listing.result.get("orders") or [] if listing else []
+        return any(slots.match_items(text, o.get("items") or []) for o in orders)
 
     def offered_checks(self, since: int) -> list[ToolOutcome]:
         """The eligibility checks of the latest round of checking (one per item asked about)."""
@@ -128,11 +136,17 @@ class Memory:
     def items(self, order: dict[str, Any], since: int) -> list[tuple[dict[str, Any], int]]:
         """The order lines (with quantities) the shopper's latest naming message points at."""
         lines = order.get("items") or []
-        for text in self.user_texts(since):
+        texts = self.user_texts(since)
+        for k, text in enumerate(texts):
             found = slots.match_items(text, lines)
+            if not found and slots.EVERYTHING_RE.search(text):
+                return [(item, int(item.get("quantity") or 1)) for item in lines]
             if len(found) == 1:
-                wanted = slots.find_quantity(text) or 1
-                return [(found[0], max(1, min(wanted, int(found[0].get("quantity") or 1))))]
+                have = int(found[0].get("quantity") or 1)
+                # the newest count said since naming it: "no wait, just two of them"
+                counts = (slots.find_units(t, have) for t in texts[: k + 1])
+                wanted = next((n for n in counts if n), None) or 1
+                return [(found[0], max(1, min(wanted, have)))]
             if found:
                 return [(item, 1) for item in found]
         if len(lines) == 1:

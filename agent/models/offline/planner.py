@@ -19,8 +19,11 @@ from typing import Any
 
 from agent.models.base import ModelReply, ToolCall
 from agent.models.offline import slots
+from agent.models.offline.mine import LIST_TOOL, SignedIn
+from agent.models.offline.questions import answer_parts, only_questions, split_questions
 from agent.models.offline.routing import (
     ASK_REASON_EXAMPLES,
+    FLOWS,
     HANDOFF_TOOL,
     OFFER_LABEL,
     OFFER_PERSON,
@@ -31,13 +34,15 @@ from agent.models.offline.routing import (
 )
 from agent.models.offline.state import ToolOutcome
 from agent.models.offline.status import StatusFlows
+from agent.models.offline.unserved import Unserved
 
 # Reasons that are the shopper's choice, not a fault: a refusal for one of these may not be final.
 BUYER_REASONS = frozenset({"changed_mind", "wrong_size", "no_longer_needed", "ordered_by_mistake"})
 
 
-class Planner(StatusFlows):
-    """Decides the next step from what `Memory` reads (returns already made: `StatusFlows`)."""
+class Planner(StatusFlows, SignedIn, Unserved):
+    """Decides the next step from what `Memory` reads (returns already made: `StatusFlows`; a
+    verified shopper's own orders: `SignedIn`; requests no action serves: `Unserved`)."""
 
     # Entry ---------------------------------------------------------------------------------------
     def reply(self) -> ModelReply:
@@ -54,6 +59,9 @@ class Planner(StatusFlows):
                 if answer == "yes":
                     return self.person()
                 return self.say("Alright. What else can I help with?")
+        unserved = self.unserved_reply()
+        if unserved is not None:
+            return self.say(unserved)
         intent = classify(self.text, self.tools, self.order_re)
         if intent in ("yes", "no"):
             if self.ongoing_flow() is None:
@@ -67,6 +75,9 @@ class Planner(StatusFlows):
             intent = self.ongoing_flow() or intent
         if intent == "" and self.order_ids_in(self.text):
             intent = "lookup"  # an order number on its own: look the order up
+        intent = self.signed_in_intent(intent)
+        if intent in FLOWS and only_questions(self.text) and not self.gives_details():
+            intent = "question"
         if intent in ("why", "next"):
             about = self.why_flow() if intent == "why" else self.next_flow()
             if about is not None:
@@ -123,6 +134,8 @@ class Planner(StatusFlows):
         """This turn's action results, in the actions' own words."""
         parts: list[str] = []
         for outcome in outcomes if outcomes is not None else self.turn:
+            if outcome.name == LIST_TOOL:  # a means to pick the order, not news (mine.py)
+                continue
             message = outcome.message
             if outcome.ok:
                 url = outcome.result.get("label_url") or outcome.result.get("url")
@@ -157,6 +170,9 @@ class Planner(StatusFlows):
         if not facts.answerable:
             return f"I'm sorry, I don't know that, and I'd rather not guess. {OFFER_PERSON}"
         question = self.text
+        parts = split_questions(question)
+        if len(parts) > 1:  # each question its own passage and citation
+            return answer_parts(parts, facts.passages)
         rank, passage = max(
             enumerate(facts.passages),
             key=lambda pair: (self.passage_score(question, pair[1], pair[0]), -pair[0]),
@@ -194,6 +210,10 @@ class Planner(StatusFlows):
     def verified_order(self, what: str) -> tuple[dict[str, Any] | None, ModelReply | None]:
         """The shopper's order, verified by lookup_order — or the reply that gets there."""
         order_id, email = self.order_id(), self.email()
+        if not order_id and self.can_list_orders():
+            order_id, reply = self.my_order(what)
+            if reply is not None:
+                return None, reply
         if not order_id or not email:
             return None, self.ask_identity(order_id, email, what)
         order = self.order(order_id)
@@ -261,13 +281,13 @@ class Planner(StatusFlows):
         prefix = self.relay()
         if not picked:
             names = [f"the {i.get('name')}" for i in order.get("items") or []]
-            text = f"Which item would you like to return: {join_or(names)}?"
+            text = f"Which item would you like to return: {slots.join_or(names)}?"
             if reason is None:
                 text += f" And why are you returning it — {ASK_REASON_EXAMPLES}?"
         else:
             names = [f"the {i.get('name')}" for i in picked]
             text = (
-                f"Could you tell me why you're returning {join_or(names, 'and')} — "
+                f"Could you tell me why you're returning {slots.join_or(names, 'and')} — "
                 f"{ASK_REASON_EXAMPLES}?"
             )
         return self.say(f"{prefix} {text}" if prefix else text)
@@ -375,9 +395,3 @@ class Planner(StatusFlows):
             )
             return self.say(f"To do that I need: {wanted}")
         return self.call(tool.name, arguments)
-
-
-def join_or(names: list[str], word: str = "or") -> str:
-    if len(names) <= 1:
-        return "".join(names)
-    return f"{', '.join(names[:-1])} {word} {names[-1]}"

@@ -126,6 +126,9 @@ REASON_PHRASES: dict[str, tuple[str, ...]] = {
         "do not need",
         "not needed",
         "no use for",
+        "too many",
+        "have enough",
+        "got enough",
     ),
     "changed_mind": (
         "changed our minds",
@@ -155,6 +158,11 @@ REASON_PHRASES: dict[str, tuple[str, ...]] = {
         "no reason",
         "just don't",
         "rather not keep",
+        "too dark",
+        "too light",
+        "doesn't suit",
+        "does not suit",
+        "doesn't go with",
     ),
 }
 # If the store's schema lacks a value, the phrase falls back to the nearest one it has.

@@ -38,6 +38,8 @@ def stem(word: str) -> str:
     """A crude English stemmer: enough to match 'returns'/'returning'/'returned' to 'return'
     and 'shipping' to 'ship'."""
     for suffix in ("ing", "ed", "es", "s"):
+        if suffix == "es" and not re.search(r"(?:[sxz]|[cs]h)es$", word):
+            continue  # plates → plate, not plat; boxes → box
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)]
             if suffix in ("ing", "ed") and len(word) > 3 and word[-1] == word[-2]:
@@ -113,10 +115,16 @@ POLITE = frozenset(
 )
 
 
+# "no wait, just two of them", "no, actually the plates": a correction, not a decline.
+CORRECTION_RE = re.compile(
+    r"^\W*no\W+(?:wait|sorry|actually|hold on|i mean|i meant|just|only)\b", re.I
+)
+
+
 def leading_answer(text: str) -> str | None:
     """'yes' or 'no' when the message starts with one ("yes, and make the label too")."""
     if NO_RE.match(text):
-        return "no"
+        return None if CORRECTION_RE.match(text) else "no"
     if YES_RE.match(text):
         return "yes"
     return None
@@ -136,7 +144,24 @@ def is_no(text: str) -> bool:
 
 
 # Quantities and items ---------------------------------------------------------------------------
-NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "both": 2}
+NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "both": 2,
+    "couple": 2,
+    "pair": 2,
+}
+# Every unit of a line: "all of the plates", "all of them", "the lot".
+ALL_UNITS_RE = re.compile(r"\ball (?:of )?(?:the|them|those|these|my)\b|\bthe lot\b", re.I)
+EVERYTHING_RE = re.compile(r"\b(?:everything|all of it|the whole order|all the items)\b", re.I)
+# "not the mug", "without the writing": what the shopper rules out names nothing they want.
+RULED_OUT_RE = re.compile(
+    r"\b(?:not|without|instead of|rather than) (?:the |my |a |an )?[a-z-]+", re.I
+)
 
 
 def find_quantity(text: str) -> int | None:
@@ -149,13 +174,43 @@ def find_quantity(text: str) -> int | None:
     return None
 
 
+# How shoppers describe pieces, in the catalogue's own words: "the green one" is the sage mug,
+# "the little pots" the small planters.
+DESCRIBED = {
+    "green": ("sage", "celadon", "olive"),
+    "blue": ("cobalt", "navy"),
+    "little": ("small", "mini"),
+    "tiny": ("small", "mini"),
+    "big": ("large",),
+    "pot": ("planter",),
+    "jug": ("pitcher",),
+}
+# Words that mark a personalised piece: "the plain one" is the line without them.
+PERSONALISED = frozenset({"engraved", "personalised", "personalized", "monogrammed", "custom"})
+
+
+def described_terms(text: str) -> set[str]:
+    terms = content_terms(text)
+    for word in list(terms):
+        terms.update(DESCRIBED.get(word, ()))
+    return terms
+
+
+def plain_wanted(text: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Of the lines the text names equally, the plain (not personalised) ones, if it says so."""
+    if not re.search(r"\b(?:plain|normal|regular|ordinary|unengraved)\b", text, re.I):
+        return items
+    plain = [i for i in items if not PERSONALISED & set(words(str(i.get("name", ""))))]
+    return plain or items
+
+
 def match_item(text: str, items: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
     """The order line the text names ('the mug', 'the oak serving board', a sku), or None.
 
     Scores each line by shared (stemmed) words with its name and category; a sku match wins.
     Ties between lines mean the text is ambiguous: None, so the caller asks."""
     lowered = text.lower()
-    terms = content_terms(text)
+    terms = described_terms(text)
     best: list[tuple[float, dict[str, Any]]] = []
     for item in items:
         sku = str(item.get("sku", ""))
@@ -169,14 +224,22 @@ def match_item(text: str, items: Iterable[dict[str, Any]]) -> dict[str, Any] | N
     if not best:
         return None
     best.sort(key=lambda pair: pair[0], reverse=True)
-    if len(best) > 1 and best[0][0] == best[1][0]:
-        return None
-    return best[0][1]
+    tied = plain_wanted(text, [item for score, item in best if score == best[0][0]])
+    return tied[0] if len(tied) == 1 else None
+
+
+def find_units(text: str, available: int) -> int | None:
+    """How many units of a line the text asks for, `available` for "all of them"."""
+    if ALL_UNITS_RE.search(text):
+        return available
+    return find_quantity(text)
 
 
 def match_items(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every order line the text names by something only that line has ("the mug and the plate"),
-    else the single best match (match_item), else nothing."""
+    else the single best match (match_item), else nothing; never a line it rules out ("not the
+    mug, the plates")."""
+    text = RULED_OUT_RE.sub(" ", text)
     lowered = text.lower()
     by_sku = [
         item
@@ -186,7 +249,7 @@ def match_items(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, An
     ]
     if by_sku:
         return by_sku
-    terms = content_terms(text)
+    terms = described_terms(text)
     names = [content_terms(str(item.get("name", ""))) for item in items]
     picked = []
     for index, item in enumerate(items):
@@ -222,6 +285,12 @@ def best_sentences(question: str, passage: str, limit: int = 3, max_chars: int =
         chosen.append(index)
         length += len(sentences[index])
     return " ".join(sentences[i] for i in sorted(chosen))
+
+
+def join_or(names: list[str], word: str = "or") -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} {word} {names[-1]}"
 
 
 __all__ = ["find_reason", "find_resolution", "pick_value"]
