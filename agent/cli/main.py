@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from agent.app.logs import configure_logging
 from agent.app.offline_env import use_offline_env
 from agent.app.settings import Settings, SettingsError, load_settings
 
@@ -69,7 +70,9 @@ def cli(ctx: click.Context, data, kb, policy, now, actions_, model) -> None:
         }
     }
     if not ctx.resilient_parsing:
-        get_settings(ctx)  # fail at start, naming the setting, before any command runs
+        settings = get_settings(ctx)  # fail at start, naming the setting, before any command runs
+        # The product's INFO lines (knowledge index, deliveries) on stderr, text or JSON.
+        configure_logging(settings.log_format, settings.log_level)
 
 
 def get_settings(ctx: click.Context | None = None, **extra: object) -> Settings:
