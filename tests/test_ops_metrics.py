@@ -23,9 +23,7 @@ SCRAPER = {"Authorization": "Bearer scrape-only-token"}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServer]:
-    settings = bell_settings(
-        tmp_path_factory.mktemp("metrics"), metrics_token="scrape-only-token"
-    )
+    settings = bell_settings(tmp_path_factory.mktemp("metrics"), metrics_token="scrape-only-token")
     srv = bell_server(settings)
     yield srv
     srv.stop()
@@ -87,9 +85,12 @@ async def test_a_turn_and_its_actions_move_the_counters(server: BackgroundServer
 
     after = await _until(
         server.http_url,
-        lambda m: _value(m, "shopdesk_turns_total", outcome="ok")
-        - _value(before, "shopdesk_turns_total", outcome="ok") >= 3
-        and _value(m, "shopdesk_open_sockets") == 0,
+        lambda m: (
+            _value(m, "shopdesk_turns_total", outcome="ok")
+            - _value(before, "shopdesk_turns_total", outcome="ok")
+            >= 3
+            and _value(m, "shopdesk_open_sockets") == 0
+        ),
     )
 
     assert moved("shopdesk_turns_total", outcome="ok") == 3

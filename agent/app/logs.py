@@ -117,8 +117,15 @@ def configure_logging(
         logger.handlers.clear()
         logger.propagate = True
     # Chatty libraries stay at WARNING unless asked for DEBUG: their INFO lines are not ours.
-    for name in ("httpx", "httpcore", "LiteLLM", "litellm", "chromadb", "sentence_transformers",
-                 "alembic.runtime.plugins"):
+    for name in (
+        "httpx",
+        "httpcore",
+        "LiteLLM",
+        "litellm",
+        "chromadb",
+        "sentence_transformers",
+        "alembic.runtime.plugins",
+    ):
         logging.getLogger(name).setLevel(logging.DEBUG if level.upper() == "DEBUG" else "WARNING")
     return out
 

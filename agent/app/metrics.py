@@ -61,10 +61,16 @@ class Metrics:
             registry=r,
         )
         self.model_errors = Counter(
-            "shopdesk_model_errors", "Model calls that failed, by provider", ["provider"], registry=r
+            "shopdesk_model_errors",
+            "Model calls that failed, by provider",
+            ["provider"],
+            registry=r,
         )
         self.actions = Counter(
-            "shopdesk_actions", "Actions run, by name and outcome", ["action", "outcome"], registry=r
+            "shopdesk_actions",
+            "Actions run, by name and outcome",
+            ["action", "outcome"],
+            registry=r,
         )
         self.open_sockets = Gauge("shopdesk_open_sockets", "Chat sockets open", registry=r)
         self.outbox_backlog = Gauge(

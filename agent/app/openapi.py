@@ -22,8 +22,6 @@ from actions.api import ActionCallIn, ReturnIn, ReturnPatch, WebhookIn
 from actions.return_status import STATUSES
 from agent.app.state import AppState
 
-ReturnStatus = Literal[tuple(STATUSES)]  # type: ignore[valid-type]
-
 
 class ErrorOut(BaseModel):
     """Every error: a code for programs, a sentence for people."""
@@ -34,7 +32,7 @@ class ErrorOut(BaseModel):
 
 class ReturnsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    status: ReturnStatus | None = None
+    status: Annotated[str, Field(json_schema_extra={"enum": list(STATUSES)})] | None = None
     order_id: Annotated[str, Field(max_length=64)] | None = None
 
 
@@ -62,37 +60,113 @@ class Op:
 
 OPERATIONS: tuple[Op, ...] = (
     Op("get", "/healthz", "Liveness: the process answers", "operations", admin=False, errors=()),
-    Op("get", "/readyz", "Readiness: database, Redis, knowledge index (503 names what fails)",
-       "operations", admin=False, errors=(503,)),  # fmt: skip
-    Op("get", "/metrics", "Prometheus metrics (admin or metrics token)", "operations",
-       media="text/plain"),  # fmt: skip
+    Op(
+        "get",
+        "/readyz",
+        "Readiness: database, Redis, knowledge index (503 names what fails)",
+        "operations",
+        admin=False,
+        errors=(503,),
+    ),  # fmt: skip
+    Op(
+        "get",
+        "/metrics",
+        "Prometheus metrics (admin or metrics token)",
+        "operations",
+        media="text/plain",
+    ),  # fmt: skip
     Op("get", "/v1/openapi.json", "This document", "operations", admin=False, errors=()),
-    Op("get", "/v1/conversations", "List conversations", "conversations",
-       query=ConversationsQuery, errors=(400, 401)),  # fmt: skip
-    Op("get", "/v1/conversations/{conversation_id}", "A conversation with its transcript",
-       "conversations", errors=(401, 404)),  # fmt: skip
-    Op("post", "/v1/returns", "Create a return authorization", "returns", body=ReturnIn, ok=201,
-       errors=(400, 401, 404, 409, 413, 422)),  # fmt: skip
+    Op(
+        "get",
+        "/v1/conversations",
+        "List conversations",
+        "conversations",
+        query=ConversationsQuery,
+        errors=(400, 401),
+    ),  # fmt: skip
+    Op(
+        "get",
+        "/v1/conversations/{conversation_id}",
+        "A conversation with its transcript",
+        "conversations",
+        errors=(401, 404),
+    ),  # fmt: skip
+    Op(
+        "post",
+        "/v1/returns",
+        "Create a return authorization",
+        "returns",
+        body=ReturnIn,
+        ok=201,
+        errors=(400, 401, 404, 409, 413, 422),
+    ),  # fmt: skip
     Op("get", "/v1/returns", "List returns", "returns", query=ReturnsQuery, errors=(401, 422)),
     Op("get", "/v1/returns/{rma_id}", "One return", "returns", errors=(401, 404)),
-    Op("patch", "/v1/returns/{rma_id}", "Move a return on (approve, receive, refund, …)",
-       "returns", body=ReturnPatch, errors=(400, 401, 404, 409, 413, 422)),  # fmt: skip
-    Op("post", "/v1/webhooks", "Subscribe a URL to events", "webhooks", body=WebhookIn, ok=201,
-       errors=(400, 401, 413, 422)),  # fmt: skip
+    Op(
+        "patch",
+        "/v1/returns/{rma_id}",
+        "Move a return on (approve, receive, refund, …)",
+        "returns",
+        body=ReturnPatch,
+        errors=(400, 401, 404, 409, 413, 422),
+    ),  # fmt: skip
+    Op(
+        "post",
+        "/v1/webhooks",
+        "Subscribe a URL to events",
+        "webhooks",
+        body=WebhookIn,
+        ok=201,
+        errors=(400, 401, 413, 422),
+    ),  # fmt: skip
     Op("get", "/v1/webhooks", "List subscriptions", "webhooks"),
-    Op("delete", "/v1/webhooks/{sub_id}", "Delete a subscription", "webhooks",
-       errors=(400, 401, 404)),  # fmt: skip
-    Op("get", "/v1/webhooks/{sub_id}/deliveries", "A subscription's deliveries", "webhooks",
-       errors=(400, 401, 404)),  # fmt: skip
-    Op("post", "/v1/webhooks/{sub_id}/rotate-secret", "Rotate a subscription's secret",
-       "webhooks", errors=(400, 401, 404)),  # fmt: skip
-    Op("post", "/v1/webhook-deliveries/{delivery_id}/redeliver", "Send a delivery again",
-       "webhooks", ok=202, errors=(400, 401, 404)),  # fmt: skip
+    Op(
+        "delete",
+        "/v1/webhooks/{sub_id}",
+        "Delete a subscription",
+        "webhooks",
+        errors=(400, 401, 404),
+    ),  # fmt: skip
+    Op(
+        "get",
+        "/v1/webhooks/{sub_id}/deliveries",
+        "A subscription's deliveries",
+        "webhooks",
+        errors=(400, 401, 404),
+    ),  # fmt: skip
+    Op(
+        "post",
+        "/v1/webhooks/{sub_id}/rotate-secret",
+        "Rotate a subscription's secret",
+        "webhooks",
+        errors=(400, 401, 404),
+    ),  # fmt: skip
+    Op(
+        "post",
+        "/v1/webhook-deliveries/{delivery_id}/redeliver",
+        "Send a delivery again",
+        "webhooks",
+        ok=202,
+        errors=(400, 401, 404),
+    ),  # fmt: skip
     Op("get", "/v1/actions", "The registered actions and their argument schemas", "actions"),
-    Op("post", "/v1/actions/{name}", "Call an action", "actions", body=ActionCallIn,
-       errors=(400, 401, 404, 413, 422)),  # fmt: skip
-    Op("get", "/labels/{file}", "A return label (the random file name is the credential)",
-       "returns", admin=False, media="application/pdf", errors=(404,)),  # fmt: skip
+    Op(
+        "post",
+        "/v1/actions/{name}",
+        "Call an action",
+        "actions",
+        body=ActionCallIn,
+        errors=(400, 401, 404, 413, 422),
+    ),  # fmt: skip
+    Op(
+        "get",
+        "/labels/{file}",
+        "A return label (the random file name is the credential)",
+        "returns",
+        admin=False,
+        media="application/pdf",
+        errors=(404,),
+    ),  # fmt: skip
 )
 
 STATUS_WORDS = {
@@ -102,6 +176,13 @@ STATUS_WORDS = {
 }  # fmt: skip
 
 
+# The ids whose shape the routes check before looking them up (actions/api.py `_webhook_id`).
+ID_SCHEMAS: dict[str, dict[str, Any]] = {
+    "sub_id": {"type": "string", "pattern": "^whk_[A-Za-z0-9]{1,36}$"},
+    "delivery_id": {"type": "string", "pattern": "^dlv_[A-Za-z0-9]{1,36}$"},
+}
+
+
 def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
@@ -109,7 +190,7 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
 def _parameters(op: Op, schemas: dict[str, Any]) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True,
-         "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
+         "schema": ID_SCHEMAS.get(name, {"type": "string", "minLength": 1, "maxLength": 200})}
         for name in re.findall(r"{(\w+)}", op.path)
     ]  # fmt: skip
     if op.query is not None:

@@ -9,7 +9,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 
 from agent.app.logs import turn_context
-
 from agent.chat.events import ConfirmationRequest
 from agent.store.conversations import PendingConfirmation
 from agent.turn.deps import AgentDeps, Confirm, Conversation, Emit, Record
