@@ -125,3 +125,20 @@ def test_text_lines_name_the_conversation_and_turn() -> None:
     inside, outside = stream.getvalue().splitlines()
     assert "INFO shopdesk.test [conversation=conv-abc turn=turn-123]: inside a turn" in inside
     assert outside.endswith("INFO shopdesk.test: outside")
+
+
+def test_an_access_line_never_names_a_label_file() -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    handler = configure_logging("json", "INFO", stream=stream)
+    access = logging.getLogger("uvicorn.access")
+    level = access.level
+    access.setLevel(logging.INFO)  # as `serve --log-level info` sets it (other servers lower it)
+    try:
+        args = ("127.0.0.1:5000", "GET", "/labels/3f9c1d2e7a.pdf", "1.1", 200)
+        access.info('%s - "%s %s HTTP/%s" %d', *args)
+    finally:
+        root.removeHandler(handler)
+        access.setLevel(level)
+    [line] = _lines(stream)
+    assert line["message"] == '127.0.0.1:5000 - "GET /labels/… HTTP/1.1" 200'

@@ -16,6 +16,7 @@ import contextlib
 import contextvars
 import json
 import logging
+import re
 import sys
 import uuid
 from collections.abc import Iterator
@@ -38,7 +39,10 @@ _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
     "ids",
     "conversation_id",
     "turn_id",
+    "color_message",  # uvicorn's copy of the message with terminal colours
 }
+# A label's random file name is the credential that downloads it: never in an access line.
+_CREDENTIAL_PATHS = re.compile(r"(/labels/)[^\s?\"]+")
 
 
 def new_turn_id() -> str:
@@ -71,6 +75,17 @@ class ContextIds(logging.Filter):
         return True
 
 
+class RedactCredentials(logging.Filter):
+    """uvicorn's access lines name each request's path; a label path is cut to its folder."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple):
+            record.args = tuple(
+                _CREDENTIAL_PATHS.sub(r"\1…", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: time (UTC, ISO-8601), level, logger, message, the ids, the
     exception's traceback when there is one, and any `extra=` fields."""
@@ -92,9 +107,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the moment of writing (a test runner swaps it)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
 def handler(fmt: LogFormat, stream: TextIO | None = None) -> logging.Handler:
-    out = logging.StreamHandler(stream or sys.stderr)
+    out = logging.StreamHandler(stream) if stream is not None else _Stderr()
     out.addFilter(ContextIds())
+    out.addFilter(RedactCredentials())
     out.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     out.set_name("shopdesk")
     return out
@@ -124,7 +152,7 @@ def configure_logging(
         "litellm",
         "chromadb",
         "sentence_transformers",
-        "alembic.runtime.plugins",
+        "alembic",
     ):
         logging.getLogger(name).setLevel(logging.DEBUG if level.upper() == "DEBUG" else "WARNING")
     return out

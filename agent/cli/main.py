@@ -71,8 +71,10 @@ def cli(ctx: click.Context, data, kb, policy, now, actions_, model) -> None:
     }
     if not ctx.resilient_parsing:
         settings = get_settings(ctx)  # fail at start, naming the setting, before any command runs
-        # The product's INFO lines (knowledge index, deliveries) on stderr, text or JSON.
-        configure_logging(settings.log_format, settings.log_level)
+        # The server's INFO lines (knowledge index, turns, deliveries) on stderr, text or JSON; the
+        # one-shot commands print their own output and log only warnings.
+        serving = ctx.invoked_subcommand == "serve"
+        configure_logging(settings.log_format, settings.log_level if serving else "WARNING")
 
 
 def get_settings(ctx: click.Context | None = None, **extra: object) -> Settings:
