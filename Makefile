@@ -10,17 +10,33 @@ export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run test test-shifted eval screenshots bench lint format clean
+.PHONY: install lock run test test-shifted eval screenshots bench lint format clean
 
 install: $(STAMP)
 
 # torch goes first and pinned: the CPU wheel lies on disk, anything looser pulls a CUDA build.
-$(STAMP): pyproject.toml
+# Then every other package at the version requirements.lock names (runtime and dev), and the
+# project itself without resolving anything again.
+$(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet torch==$(TORCH)
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
+
+# Re-resolve requirements.lock after a change to pyproject.toml's dependencies. torch is resolved
+# as the CPU build (so none of the CUDA packages a PyPI torch names enter the lock) and left out
+# of the file: the install step above puts it in first.
+TORCH ?= 2.13.0
+TORCH_WHEELS ?= /opt/wheels
+lock:
+	@echo 'torch==$(TORCH)+cpu' > .torch-cpu.txt
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
+		--find-links $(TORCH_WHEELS) --constraint .torch-cpu.txt --no-emit-package torch \
+		--custom-compile-command 'make lock' -o requirements.lock
+	@rm -f .torch-cpu.txt
+	@! grep -qiE '^(nvidia-|triton)' requirements.lock || (echo 'CUDA packages in the lock' >&2; exit 1)
 
 # The demo orders are dated November 2026; pin the clock the return rules see so the demo plays out
 # the same on any day. `make run DEMO_NOW=` uses the real clock.

@@ -119,7 +119,8 @@ def routes(settings: Any) -> list[BaseRoute]:
                 status_code=404,
                 headers={"Cache-Control": "no-store"},
             )
-        base = str(request.base_url).rstrip("/")
+        # Behind a proxy the page must name the public address, not the one uvicorn was reached on.
+        base = settings.resolved_public_url if settings.public_url else str(request.base_url).rstrip("/")  # fmt: skip
         html = store.render(
             store_name=settings.store_name,
             base=base,

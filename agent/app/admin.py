@@ -1,4 +1,4 @@
-"""The admin conversations API (`/v1/conversations`, bearer token) and `/healthz`."""
+"""The admin conversations API (`/v1/conversations`, bearer token); `/healthz` is in health.py."""
 
 from __future__ import annotations
 
@@ -60,13 +60,6 @@ def admin_routes(state: AppState) -> list[BaseRoute]:
     def authorized(request: Request) -> bool:
         return is_admin(request.headers.get("authorization"), state.settings.admin_token)
 
-    async def healthz(request: Request) -> JSONResponse:
-        body = {
-            "status": "ok" if state.ready else "starting",
-            "live_conversations": len(state.sessions.sessions),
-        }
-        return JSONResponse(body, status_code=200 if state.ready else 503)
-
     async def list_conversations(request: Request) -> JSONResponse:
         if not authorized(request):
             return _unauthorized()
@@ -100,7 +93,6 @@ def admin_routes(state: AppState) -> list[BaseRoute]:
         return JSONResponse(body)
 
     return [
-        Route("/healthz", healthz),
         Route("/v1/conversations", list_conversations),
         Route("/v1/conversations/{conversation_id}", get_conversation),
     ]

@@ -1,4 +1,4 @@
-"""The shopdesk web app: `/ws` chat, `/healthz`, the admin conversations API, actions REST, widget
+"""The shopdesk web app: `/ws` chat, `/healthz` and `/readyz`, `/metrics`, the admin conversations API, actions REST, widget
 pages and the staff console.
 
 `build_app` is the composition root: it builds every part once, holds them in one typed `AppState`
@@ -24,8 +24,11 @@ from actions.email.codes import OutboxCodeSender
 from actions.registry import ActionRegistry
 from actions.services import ActionServices
 from agent.app.admin import admin_routes
+from agent.app.health import health_routes
 from agent.app.input_guard import InputGuard, server_error
 from agent.app.knowledge_sync import open_knowledge, start_knowledge_sync
+from agent.app.metrics import MeteredModel, Metrics, metrics_routes
+from agent.app.openapi import openapi_routes
 from agent.app.services import open_services
 from agent.app.settings import Settings
 from agent.app.state import AppState, ShopdeskApp
@@ -98,12 +101,15 @@ def _state(
     model: Model,
 ) -> AppState:
     throttle = Throttle.from_settings(settings)
+    metrics = Metrics(registry.names())
     deps = AgentDeps(
         settings=settings,
         kb=kb if kb is not None else NoKnowledge(),
         registry=registry,
         services=services,
-        model=BudgetedModel(model, throttle),  # the global budget of model calls
+        # The global budget of model calls; calls that reach the model are timed and counted.
+        model=BudgetedModel(MeteredModel(model, metrics, settings.model), throttle),
+        observer=metrics,
     )
     # Handoffs go to the inbox, and a conversation a person owns gets no AI turn.
     inbox = Inbox(conversations, services, settings)
@@ -132,12 +138,17 @@ def _state(
         throttle=throttle,
         inbox=inbox,
         staff_auth=staff_auth,
+        metrics=metrics,
     )
 
 
 def _routes(state: AppState) -> list[BaseRoute]:
+    assert state.metrics is not None
     return [
         WebSocketRoute("/ws", chat_endpoint(state)),
+        *health_routes(state),
+        *metrics_routes(state, state.metrics),
+        *openapi_routes(state),
         *admin_routes(state),
         *api_routes(state.services, state.registry, state.settings.admin_token),
         *pages.routes(state.settings),

@@ -226,6 +226,15 @@ class Settings(BaseSettings):
             raise ValueError("use memory:// or a redis:// / rediss:// URL")
         return value
 
+    # The operator's kit (agent/app/logs.py, health.py, metrics.py).
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or one JSON object a line"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
+    metrics_token: SecretStr | None = Field(
+        None, description="Bearer token for /metrics (the admin token works too)"
+    )
+
     # Email (actions/email): SMTP when smtp_url is set, else each message an .eml file in
     # <data>/outbox. A secret: the URL carries the SMTP password and is never printed.
     smtp_url: SecretStr | None = Field(

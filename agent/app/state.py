@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
@@ -22,6 +22,9 @@ from agent.store.conversations import ConversationStore
 from agent.turn.deps import AgentDeps
 from knowledge import KnowledgeBase
 
+if TYPE_CHECKING:
+    from agent.app.metrics import Metrics
+
 
 @dataclass
 class AppState:
@@ -35,7 +38,8 @@ class AppState:
     inbox: Inbox
     staff_auth: StaffAuth
     kb: KnowledgeBase | None = None  # opened by the lifespan unless the caller passed one
-    ready: bool = False  # the lifespan has finished starting up (/healthz says "ok")
+    ready: bool = False  # the lifespan has finished starting up (/readyz checks it)
+    metrics: Metrics | None = None  # /metrics (agent/app/metrics.py); one registry per app
 
 
 class ShopdeskApp(Starlette):

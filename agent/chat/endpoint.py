@@ -19,6 +19,7 @@ from typing import Protocol
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from actions.verification import CLIENT_ADDRESS
+from agent.app import logs
 from agent.app.settings import Settings
 from agent.chat import lead_form
 from agent.chat.events import (
@@ -221,6 +222,7 @@ class ChatSocket:
             await self.error("rate_limited", str(refused))
             return
         record = opened.record
+        logs.conversation_id.set(record.id)  # this socket's log lines name its conversation
         self.session = self.sessions.attach(record.id, record.customer_email, self.send_text)
         try:
             await self._ready(opened, signed=email is not None)

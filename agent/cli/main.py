@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from agent.app.logs import configure_logging
 from agent.app.offline_env import use_offline_env
 from agent.app.settings import Settings, SettingsError, load_settings
 
@@ -69,7 +70,11 @@ def cli(ctx: click.Context, data, kb, policy, now, actions_, model) -> None:
         }
     }
     if not ctx.resilient_parsing:
-        get_settings(ctx)  # fail at start, naming the setting, before any command runs
+        settings = get_settings(ctx)  # fail at start, naming the setting, before any command runs
+        # The server's INFO lines (knowledge index, turns, deliveries) on stderr, text or JSON; the
+        # one-shot commands print their own output and log only warnings.
+        serving = ctx.invoked_subcommand == "serve"
+        configure_logging(settings.log_format, settings.log_level if serving else "WARNING")
 
 
 def get_settings(ctx: click.Context | None = None, **extra: object) -> Settings:

@@ -41,6 +41,7 @@ def serve(host: str | None, port: int | None, log_level: str) -> None:
             host=settings.host,
             port=settings.port,
             log_level=log_level,
+            log_config=None,  # the lines go through the handler agent.app.logs configured
             **uvicorn_options(settings),
         )
     except SystemExit:

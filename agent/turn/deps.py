@@ -60,6 +60,21 @@ class NoKnowledge:
         return Retrieved()
 
 
+class TurnObserver(Protocol):
+    """What turns report as they go (agent.app.metrics counts it for /metrics)."""
+
+    def turn_finished(self, seconds: float, outcome: str) -> None: ...
+    def action_finished(self, name: str, outcome: str) -> None: ...
+
+
+class NoObserver:
+    def turn_finished(self, seconds: float, outcome: str) -> None:
+        pass
+
+    def action_finished(self, name: str, outcome: str) -> None:
+        pass
+
+
 @dataclass
 class AgentDeps:
     settings: Settings
@@ -67,6 +82,7 @@ class AgentDeps:
     registry: ActionRegistry
     services: ActionServices
     model: Model
+    observer: TurnObserver = field(default_factory=NoObserver)
 
 
 @dataclass
@@ -83,8 +99,10 @@ __all__ = [
     "Emit",
     "Found",
     "NoKnowledge",
+    "NoObserver",
     "PassageLike",
     "Record",
     "Retrieved",
     "Retriever",
+    "TurnObserver",
 ]

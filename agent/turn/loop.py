@@ -115,6 +115,9 @@ class _Turn:
         result = await execute(
             call, self.conv, self.deps, emit=self.emit, confirm=confirm or self.confirm
         )
+        error = result.get("error") or {}
+        outcome = "ok" if result.get("ok") else str(error.get("code", "failed"))
+        self.deps.observer.action_finished(call.name, outcome)
         await self.append(tool_message(call, result))
 
 
