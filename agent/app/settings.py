@@ -130,12 +130,24 @@ class Settings(BaseSettings):
         24.0, ge=0, le=720, description="How long a rotated-out secret still signs deliveries"
     )
 
+    # Several replicas (agent/chat/bus.py, agent/chat/turn_locks.py): unset, everything live stays
+    # in this process. A secret like the database URL (it may carry a password).
+    redis_url: SecretStr | None = Field(
+        None, description="redis://host:port/db: events, turn locks and limits shared by replicas"
+    )
+    redis_prefix: str = Field(
+        "shopdesk:", min_length=1, max_length=64, description="Namespace of this store's keys"
+    )
+    turn_lease_seconds: float = Field(
+        15.0, gt=0, le=300, description="A turn's lock lapses this long after its replica dies"
+    )
+
     # Throttling across conversations and verification (agent/chat/limits.py,
     # agent/chat/verification.py). Limits are in the `limits` library's words ("5 per 15 minutes").
-    rate_limit_storage: str = Field(
-        "memory://",
+    rate_limit_storage: str | None = Field(
+        None,
         description="Where limit counters live: memory:// (this process) or redis://host:port "
-        "(shared by every replica)",
+        "(shared by every replica); unset, redis_url when set, else memory://",
     )
     rate_limit_prefix: str = Field(
         "shopdesk", min_length=1, max_length=64, description="Namespace of this store's counters"
@@ -190,8 +202,8 @@ class Settings(BaseSettings):
 
     @field_validator("rate_limit_storage")
     @classmethod
-    def _storage(cls, value: str) -> str:
-        if not value.startswith(("memory://", "redis://", "rediss://")):
+    def _storage(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("memory://", "redis://", "rediss://")):
             raise ValueError("use memory:// or a redis:// / rediss:// URL")
         return value
 
@@ -281,6 +293,12 @@ class Settings(BaseSettings):
         self._clock = Clock(self.now)
 
     # Derived locations -------------------------------------------------------------------
+    @property
+    def resolved_rate_limit_storage(self) -> str:
+        if self.rate_limit_storage:
+            return self.rate_limit_storage
+        return self.redis_url.get_secret_value() if self.redis_url else "memory://"
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
