@@ -5,6 +5,7 @@ replica's turn lock lapses with its lease, and the conversation goes on.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -21,6 +22,7 @@ import tests.replica_model as replica_model
 from tests.replica_helpers import drop_keys, replica, shared
 from tests.ws_helpers import bell_server, client, eventually, last
 
+MAYA, ORDER = "maya.chen@example.com", "WK-1001"
 ROOT = Path(__file__).resolve().parent.parent
 OFFLINE = {
     "HF_HUB_OFFLINE": "1",
@@ -106,6 +108,38 @@ async def test_after_a_dies_mid_turn_the_shopper_carries_on_on_b_and_nothing_is_
             await eventually(lambda: not lock_held(common, conv), "A's lease to lapse", 20)
             answers = await on_b.say("are you still there?")
             assert last(answers, "assistant_message")["text"] == "Noted: are you still there?"
+    finally:
+        b.stop()
+
+
+async def test_a_yes_given_on_b_after_the_asking_replica_died_makes_the_return_once(
+    replicas, tmp_path: Path
+) -> None:
+    a_url, a, common = replicas
+    health = a_url.replace("ws://", "http://").replace("/ws", "/healthz")
+    await eventually(lambda: a.poll() is None and listening(health), "A to serve", timeout=180)
+    b = bell_server(replica(tmp_path / "b", common))
+    try:
+        async with client(a_url) as on_a, client(b.ws_url) as on_b:
+            await on_a.hello()
+            verify = {"order_id": ORDER, "email": MAYA}
+            said = await on_a.say(f"call lookup_order {json.dumps(verify)}")
+            assert last(said, "action_finished")["ok"] is True
+            assert (await on_b.hello(**on_a.credential))["verified"] is True
+            ask = {"order_id": ORDER, "lines": [{"sku": "CER-MUG-SAGE", "quantity": 1}],
+                   "reason": "changed_mind", "resolution": "refund"}  # fmt: skip
+            asked = (await on_a.say(f"call create_return_authorization {json.dumps(ask)}"))[-1]
+            assert asked["type"] == "confirmation_request"
+            assert (await on_b.until_end())[-1] == asked
+            a.send_signal(signal.SIGKILL)  # the turn that asked is gone
+            a.wait(30)
+            # B hands the yes to A's turn, and when A's lease lapses, runs it itself.
+            done = await on_b.answer(asked["id"], True)
+            made = last(done, "action_finished")
+            assert made["ok"] is True and made["action"] == "create_return_authorization"
+            assert "prepaid return label" in last(done, "assistant_message")["text"]
+        returns = b.app.state.services.workflow.for_customer(MAYA)
+        assert [r.id for r in returns if r.order_id == ORDER] == [made["result"]["rma_id"]]
     finally:
         b.stop()
 
