@@ -5,6 +5,7 @@ on either, staff reply from either, and one turn runs at a time across both.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from agent.chat.identity import sign_email
 from agent.models.base import ModelReply
 from tests.console_helpers import sign_in
 from tests.replica_helpers import drop_keys, replica, shared
@@ -170,3 +172,60 @@ async def test_a_message_on_b_while_a_runs_the_turn_is_busy_and_free_once_it_end
             return (await on_b.until_end())[-1]["type"] == "assistant_message"
 
         assert await accepted()  # released at the end of the turn: no lease to wait out
+
+
+async def test_a_decision_made_on_b_is_told_once_in_the_conversation_open_on_both(
+    pair,
+) -> None:
+    a, b = pair
+    admin = {"Authorization": "Bearer demo-admin-token"}
+    noah = "noah.fischer@example.com"
+    body = {"order_id": "WK-1012", "reason": "damaged",
+            "lines": [{"sku": "CER-PLNT-SM", "quantity": 2}]}  # fmt: skip
+    async with httpx.AsyncClient(base_url=b.http_url, headers=admin) as rest:
+        created = await rest.post("/v1/returns", json=body)
+        assert created.status_code < 300, created.text
+        rma = created.json()
+        identity = {"email": noah, "signature": sign_email(noah, "willow-and-kiln-demo-secret")}
+        async with client(a.ws_url) as on_a, client(b.ws_url) as on_b:
+            await on_a.hello(identity=identity)
+            await join(on_b, on_a)
+            note = "The photos show the planters were cracked by frost."
+            patched = await rest.patch(
+                f"/v1/returns/{rma['id']}", json={"status": "rejected", "note": note}
+            )
+            assert patched.status_code < 300, patched.text
+            for widget in (on_a, on_b):
+                status, words = await widget.recv(), await widget.recv()
+                assert status["type"] == "action_finished", status
+                assert status["result"]["returns"][0]["rejection_reason"] == note
+                assert words["type"] == "assistant_message" and "was not approved" in words["text"]
+        async with client(a.ws_url) as again:
+            transcript = (await again.hello(**on_a.credential))["transcript"]
+    told = [m for m in transcript if "was not approved" in (m.get("text") or "")]
+    assert len(told) == 1  # stored once, though the conversation was open on both replicas
+
+
+async def test_the_console_on_a_hears_live_of_a_shopper_writing_on_b(pair, model) -> None:
+    a, b = pair
+    with httpx.Client(base_url=a.http_url) as signing:
+        sign_in(signing, "Priya")  # type: ignore[arg-type]
+        cookies = dict(signing.cookies)
+    async with (
+        httpx.AsyncClient(base_url=a.http_url, cookies=cookies, timeout=30) as console,
+        console.stream("GET", "/console/events") as stream,
+        client(b.ws_url) as on_b,
+    ):
+        assert stream.status_code == 200
+        lines = stream.aiter_lines()
+        assert (await anext(lines)).startswith("retry:")  # the stream is open
+        await on_b.hello()
+        model.reply("Happy to help.")
+        await on_b.say("do you ship to Canada?")
+        conv = on_b.credential["conversation_id"]
+        heard: list[dict[str, Any]] = []
+        while not any(e["type"] == "conversation.message" for e in heard):
+            line = await asyncio.wait_for(anext(lines), 30)
+            if line.startswith("data: "):
+                heard.append(json.loads(line[6:]))
+        assert {e["conversation_id"] for e in heard} == {conv}
