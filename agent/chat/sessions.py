@@ -179,6 +179,7 @@ class SessionManager:
         try:
             if self.codes is not None and await self.codes.answer(self, session, text):
                 return None
+            session.starting = True  # again: the code reader's own guard ends with it
             message = {"role": "user", "content": text}
             await settle_verification(self.store, self.deps, session)
             await self.store.acall(self.store.append, session.id, "user", message)  # stored first
