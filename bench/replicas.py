@@ -47,7 +47,9 @@ ANSWER = "Returns are accepted within 30 days of delivery [1]."
 
 
 # The server process ----------------------------------------------------------------------------
-def serve(data: Path, port: int, database_url: str, redis_url: str, prefix: str) -> None:
+def serve(
+    data: Path, port: int, database_url: str, redis_url: str, prefix: str, limits: str
+) -> None:
     from agent.app.background import BackgroundServer
     from agent.app.server import build_app
     from agent.app.settings import Settings
@@ -61,6 +63,7 @@ def serve(data: Path, port: int, database_url: str, redis_url: str, prefix: str)
         redis_url=redis_url or None,
         redis_prefix=prefix,
         rate_limit_prefix=prefix.rstrip(":"),
+        rate_limit_storage=limits or None,  # unset: on Redis when redis_url is set
         orders=None,
         messages_per_minute=1_000_000,
         limit_new_conversations_per_address="1000000 per minute",
@@ -82,8 +85,9 @@ def serve(data: Path, port: int, database_url: str, redis_url: str, prefix: str)
         server.stop()
 
 
-def start_server(data: Path, database_url: str, redis_url: str, prefix: str) -> tuple:
+def start_server(data: Path, database_url: str, redis_url: str, prefix: str, limits: str) -> tuple:
     command = [sys.executable, __file__, "--serve", str(data), database_url, redis_url, prefix]
+    command.append(limits)
     proc = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert proc.stdout is not None
     line = proc.stdout.readline().decode()
@@ -146,7 +150,9 @@ async def bus_latency(url_a: str, url_b: str, turns: int = 200) -> list[float]:
     return deltas
 
 
-def measure(setup: str, replicas: int, redis_url: str, args: argparse.Namespace) -> dict:
+def measure(
+    setup: str, replicas: int, redis_url: str, args: argparse.Namespace, limits: str = ""
+) -> dict:
     import sqlalchemy as sa
 
     schema = f"bench_{uuid.uuid4().hex[:10]}"
@@ -160,7 +166,7 @@ def measure(setup: str, replicas: int, redis_url: str, args: argparse.Namespace)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for i in range(replicas):  # one after the other: the first migrates the schema
-                servers.append(start_server(Path(tmp) / f"r{i}", url, redis_url, prefix))
+                servers.append(start_server(Path(tmp) / f"r{i}", url, redis_url, prefix, limits))
             urls = [u for _, u in servers]
             pids = [p.pid for p, _ in servers]
             asyncio.run(closed_loop(urls, 4, 2.0))  # warm-up
@@ -188,15 +194,18 @@ def measure(setup: str, replicas: int, redis_url: str, args: argparse.Namespace)
 
 def report(results: list[dict], args: argparse.Namespace) -> None:
     print(f"\nclosed loop, {args.clients} conversations, {args.duration:.0f} s each")
-    print(f"{'set-up':<34}{'turns/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/turn':>13}")
+    print(f"{'set-up':<46}{'turns/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/turn':>13}")
     for r in results:
         lat = [x * 1000 for x in r["lat"]]
         print(
-            f"{r['setup']:<34}{r['rate']:>9.1f}{pct(lat, 50):>9.1f}{pct(lat, 99):>9.1f}"
+            f"{r['setup']:<46}{r['rate']:>9.1f}{pct(lat, 50):>9.1f}{pct(lat, 99):>9.1f}"
             f"{r['cpu'] * 1000:>13.2f}"
         )
-    local, on_redis = (pct([x * 1000 for x in r["lat"]], 50) for r in results[:2])
-    print(f"\nRedis mode adds at p50 under load: {on_redis - local:+.1f} ms (one process)")
+    local, bus_only, on_redis = (pct([x * 1000 for x in r["lat"]], 50) for r in results[:3])
+    print(
+        f"\nat p50 under load, one process: the bus and turn locks add {bus_only - local:+.1f} ms,"
+    )
+    print(f"the bus, locks and limits on Redis add {on_redis - local:+.1f} ms")
     bus = [x * 1000 for x in results[-1]["bus"]]
     if bus:
         print(
@@ -207,8 +216,8 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
-        data, database_url, redis_url, prefix = sys.argv[2:6]
-        serve(Path(data), 0, database_url, redis_url, prefix)
+        data, database_url, redis_url, prefix, limits = sys.argv[2:7]
+        serve(Path(data), 0, database_url, redis_url, prefix, limits)
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=10.0)
@@ -218,6 +227,7 @@ def main() -> None:
     args = parser.parse_args()
     results = [
         measure("one process, in-process", 1, "", args),
+        measure("one process, bus on Redis, limits in memory", 1, args.redis, args, "memory://"),
         measure("one process, on Redis", 1, args.redis, args),
         measure("two replicas on Redis (split)", 2, args.redis, args),
     ]

@@ -149,6 +149,7 @@ def lock_held(common: dict[str, Any], conv: str) -> bool:
 
     r = redis.Redis.from_url(common["redis_url"])
     try:
-        return bool(r.exists(f"{common['redis_prefix']}turn:{conv}"))
+        held = r.get(f"{common['redis_prefix']}turn:{conv}")
+        return held is not None and not held.startswith(b"free:")  # released, or lapsed
     finally:
         r.close()

@@ -114,7 +114,9 @@ def _state(
     # SHOPDESK_REDIS_URL: events, turn locks and answers shared with the other replicas.
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     bus = open_bus(redis_url, settings.redis_prefix)
-    locks = open_turn_locks(redis_url, settings.redis_prefix, settings.turn_lease_seconds)
+    locks = open_turn_locks(
+        redis_url, settings.redis_prefix, settings.turn_lease_seconds, bus.replica
+    )
     replicas = Replicas(bus, locks, lease_seconds=settings.turn_lease_seconds)
     # Handoffs go to the inbox, and a conversation a person owns gets no AI turn.
     inbox = Inbox(conversations, services, settings, bus=bus)

@@ -106,6 +106,8 @@ class RedisBus:
         self._outgoing: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._subscribed = asyncio.Event()
+        # Our own echoes are recognised by their first bytes, before any JSON is parsed.
+        self._own = json.dumps({"from": self.replica}, separators=(",", ":"))[:-1].encode()
 
     @property
     def distributed(self) -> bool:
@@ -173,14 +175,14 @@ class RedisBus:
     async def _receive(self, message: dict[str, Any]) -> None:
         if message.get("type") != "pmessage":
             return
+        if message["data"].startswith(self._own):
+            return  # our own echo: we acted on it when we published it
         channel = message["channel"].decode()[len(self.prefix) :]
         try:
             envelope = json.loads(message["data"])
         except ValueError:
             log.warning("unreadable bus message on %s", channel)
             return
-        if envelope.get("from") == self.replica:
-            return  # our own echo: we acted on it when we published it
         await self._handlers.run(channel, envelope.get("data") or {})
 
 

@@ -4,8 +4,8 @@
   same conversation on the other replicas (`fanout`; the channel is "conv").
 - A turn (new message, late answer) runs under the conversation's turn lock; a message arriving
   while another replica's turn holds it gets the same `busy` answer as a local one.
-- Reloading the model's history at each lock taken, because another replica may have added to the
-  conversation since this one last looked (one read per turn, only in the distributed mode).
+- The model's history is reloaded when the lock changes hands: another replica has added to the
+  conversation since this one last looked.
 - An answer to a confirmation whose turn waits on another replica is sent there ("confirm"); that
   replica resolves it and its turn goes on. If that replica dies, its lease lapses, and this
   replica takes the lock and runs the answer through the late path (`resume_turn`); the store's
@@ -47,6 +47,8 @@ class Replicas:
         self.lease_seconds = lease_seconds
         self.manager: SessionManager | None = None
         self._background: set[asyncio.Task[None]] = set()
+        # Leases of turns that have just ended here, on their way back to Redis.
+        self._releasing: dict[str, asyncio.Task[None]] = {}
 
     @property
     def distributed(self) -> bool:
@@ -92,9 +94,20 @@ class Replicas:
 
     # Turn locks --------------------------------------------------------------------------------
     async def lease(self, session: Session) -> Lease | None:
-        lease = await self.locks.acquire(session.id)
-        if lease is not None and self.distributed:
-            session.history = None  # another replica may have added to it since
+        """The conversation's lock for a turn here. The shopper may answer the moment the last
+        event arrives, before the ended turn's release has reached Redis: that release is waited
+        for (ours), and another replica's gets a moment (a few tries) before the answer is busy."""
+        lease: Lease | None = None
+        for attempt in range(4 if self.distributed else 1):
+            releasing = self._releasing.get(session.id)
+            if releasing is not None:
+                await asyncio.wait({releasing})
+            elif attempt:
+                await asyncio.sleep(0.05)
+            if (lease := await self.locks.acquire(session.id)) is not None:
+                break
+        if lease is not None and lease.changed_hands:
+            session.history = None  # another replica has added to it since
         return lease
 
     async def wait_lease(self, conv_id: str) -> Lease:
@@ -102,7 +115,7 @@ class Replicas:
         while (lease := await self.locks.acquire(conv_id)) is None:
             await asyncio.sleep(0.05)
         session = self._sessions().get(conv_id)
-        if session is not None and self.distributed:
+        if session is not None and lease.changed_hands:
             session.history = None
         return lease
 
@@ -110,9 +123,19 @@ class Replicas:
         """Hold `lease` while the turn just started (if one did) runs, then release it."""
         turn = session.turn
         if turn is not None and turn is not before and not turn.done():
-            turn.add_done_callback(lambda _: self._spawn(lease.release()))
+            turn.add_done_callback(lambda _: self._release(session.id, lease))
         else:
-            self._spawn(lease.release())
+            self._release(session.id, lease)
+
+    def _release(self, conv_id: str, lease: Lease) -> None:
+        task = self._spawn(lease.release())
+        self._releasing[conv_id] = task
+
+        def gone(_: object) -> None:
+            if self._releasing.get(conv_id) is task:
+                del self._releasing[conv_id]
+
+        task.add_done_callback(gone)
 
     async def busy(self, session: Session, text: str) -> ErrorEvent | None:
         """A message while another replica runs this conversation's turn: as a local busy, and a
@@ -175,10 +198,11 @@ class Replicas:
             self.keep_until_done(session, before, lease)
             return
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
     async def close(self) -> None:
         """Let releases finish (the next turn need not wait for a lease to lapse); stop watching."""

@@ -28,15 +28,27 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+# A released lock keeps the name of the replica that held it ("free:<replica>"), so the next
+# holder knows whether the conversation changed hands (and its in-memory history is stale).
+_ACQUIRE = """
+local v = redis.call('get', KEYS[1])
+if v and string.sub(v, 1, 5) ~= 'free:' then return false end
+redis.call('set', KEYS[1], ARGV[1], 'px', ARGV[2])
+return v or ''
+"""
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('del', KEYS[1])
+  return redis.call('set', KEYS[1], 'free:' .. ARGV[2], 'px', ARGV[3])
 end
 return 0
 """
+_KEEP_FREE_MS = 3600 * 1000
 
 
 class Lease(Protocol):
+    # Another replica (or nobody known) held it last: what this one holds in memory may be stale.
+    changed_hands: bool
+
     async def release(self) -> None: ...
 
 
@@ -53,6 +65,8 @@ class TurnLocks(Protocol):
 
 
 class _NoLease:
+    changed_hands = False
+
     async def release(self) -> None:
         return None
 
@@ -71,8 +85,9 @@ class LocalTurnLocks:
 class RedisLease:
     """A held lock: renewed every third of its lease until released."""
 
-    def __init__(self, locks: RedisTurnLocks, key: str, token: str) -> None:
+    def __init__(self, locks: RedisTurnLocks, key: str, token: str, changed_hands: bool) -> None:
         self.locks, self.key, self.token = locks, key, token
+        self.changed_hands = changed_hands
         self._renewing = asyncio.create_task(self._renew(), name=f"lease-{key}")
 
     async def _renew(self) -> None:
@@ -91,23 +106,26 @@ class RedisLease:
         with contextlib.suppress(asyncio.CancelledError):
             await self._renewing
         try:
-            await self.locks.redis.eval(_RELEASE, 1, self.key, self.token)
+            locks = self.locks
+            await locks.redis.eval(_RELEASE, 1, self.key, self.token, locks.replica, _KEEP_FREE_MS)
         except Exception:  # the lease lapses on its own
             log.exception("could not release the turn lock %s", self.key)
 
 
 class RedisTurnLocks:
-    def __init__(self, url: str, prefix: str, lease_seconds: float) -> None:
+    def __init__(self, url: str, prefix: str, lease_seconds: float, replica: str) -> None:
         self.redis: aioredis.Redis = aioredis.Redis.from_url(url)
+        self.replica = replica
         self.prefix = prefix
         self.lease_ms = max(1, int(lease_seconds * 1000))
 
     async def acquire(self, conv_id: str) -> Lease | None:
         key = f"{self.prefix}turn:{conv_id}"
         token = uuid.uuid4().hex
-        if not await self.redis.set(key, token, nx=True, px=self.lease_ms):
+        before = await self.redis.eval(_ACQUIRE, 1, key, token, self.lease_ms)
+        if before is None:
             return None
-        return RedisLease(self, key, token)
+        return RedisLease(self, key, token, changed_hands=before != f"free:{self.replica}".encode())
 
     async def claim(self, key: str, seconds: float) -> bool:
         ms = max(1, int(seconds * 1000))
@@ -117,9 +135,11 @@ class RedisTurnLocks:
         await self.redis.aclose()
 
 
-def open_turn_locks(redis_url: str | None, prefix: str, lease_seconds: float) -> TurnLocks:
+def open_turn_locks(
+    redis_url: str | None, prefix: str, lease_seconds: float, replica: str
+) -> TurnLocks:
     if redis_url:
-        return RedisTurnLocks(redis_url, prefix, lease_seconds)
+        return RedisTurnLocks(redis_url, prefix, lease_seconds, replica)
     return LocalTurnLocks()
 
 
