@@ -45,6 +45,7 @@ async def test_a_knowledge_edit_saved_on_b_is_answered_from_a(
         shared = {
             "chroma_url": chroma, "redis_url": REDIS_URL,
             "rate_limit_prefix": f"t{uuid.uuid4().hex[:10]}",
+            "redis_prefix": f"t{uuid.uuid4().hex[:10]}:",
         }  # fmt: skip
         a = start_replica(
             replica_settings(

@@ -94,7 +94,7 @@ async def readiness(state: AppState) -> list[Check]:
         ("knowledge index", _knowledge(state)),
     ]
     if state.settings.redis_url is not None:
-        probes.append(("redis", _redis(state.settings.redis_url)))
+        probes.append(("redis", _redis(state.settings.redis_url.get_secret_value())))
     checks = list(await asyncio.gather(*(_bounded(name, probe) for name, probe in probes)))
     if not state.ready:
         checks.append(Check("app", False, "starting up or shutting down"))

@@ -28,9 +28,9 @@ MAX_SOURCES = 1000  # per message: a bound on what a peer can make this replica 
 
 
 def index_lock(settings: Settings) -> IndexLock:
-    name = f"{settings.rate_limit_prefix}:knowledge-index"
+    name = f"{settings.redis_prefix}knowledge-index"
     if settings.redis_url:
-        return RedisLease(settings.redis_url, name)
+        return RedisLease(settings.redis_url.get_secret_value(), name)
     url = settings.resolved_database_url
     if url.startswith("postgresql"):
         return PostgresLock(url, name)
@@ -118,7 +118,8 @@ async def start_knowledge_sync(kb: object, settings: Settings) -> KnowledgeSync 
     """A running sync for a shared knowledge base on Redis; None in every other setup."""
     if not isinstance(kb, KnowledgeBase) or not kb.shared or not settings.redis_url:
         return None
-    sync = KnowledgeSync(kb, settings.redis_url, f"{settings.rate_limit_prefix}:knowledge")
+    url = settings.redis_url.get_secret_value()
+    sync = KnowledgeSync(kb, url, f"{settings.redis_prefix}knowledge")
     await sync.start()
     return sync
 

@@ -32,11 +32,19 @@ from agent.app.openapi import openapi_routes
 from agent.app.services import open_services
 from agent.app.settings import Settings
 from agent.app.state import AppState, ShopdeskApp
+from agent.chat.bus import open_bus
 from agent.chat.endpoint import chat_endpoint
 from agent.chat.limits import Throttle
 from agent.chat.model_budget import BudgetedModel
-from agent.chat.notices import LiveShopperNotifier, watch_returns
+from agent.chat.notices import (
+    LiveShopperNotifier,
+    RoutedShopperNotifier,
+    ShopperNotifier,
+    watch_returns,
+)
+from agent.chat.replicas import Replicas
 from agent.chat.sessions import SessionManager
+from agent.chat.turn_locks import open_turn_locks
 from agent.chat.verification_setup import identity_gate
 from agent.console import app as console
 from agent.console.inbox import Inbox
@@ -111,9 +119,18 @@ def _state(
         model=BudgetedModel(MeteredModel(model, metrics, settings.model), throttle),
         observer=metrics,
     )
+    # SHOPDESK_REDIS_URL: events, turn locks and answers shared with the other replicas.
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    bus = open_bus(redis_url, settings.redis_prefix)
+    locks = open_turn_locks(
+        redis_url, settings.redis_prefix, settings.turn_lease_seconds, bus.replica
+    )
+    replicas = Replicas(bus, locks, lease_seconds=settings.turn_lease_seconds)
     # Handoffs go to the inbox, and a conversation a person owns gets no AI turn.
-    inbox = Inbox(conversations, services, settings)
-    sessions = SessionManager(conversations, deps, grace_seconds=settings.idle_timeout, inbox=inbox)
+    inbox = Inbox(conversations, services, settings, bus=bus)
+    sessions = SessionManager(
+        conversations, deps, grace_seconds=settings.idle_timeout, inbox=inbox, replicas=replicas
+    )
     # Codes go out through the email outbox (an .eml file in the embedded default, or SMTP).
     sender = (
         OutboxCodeSender(services.email, valid_minutes=round(settings.verification_code_minutes))
@@ -139,6 +156,7 @@ def _state(
         inbox=inbox,
         staff_auth=staff_auth,
         metrics=metrics,
+        bus=bus,
     )
 
 
@@ -176,8 +194,13 @@ async def _running(state: AppState, *, own_services: bool, own_store: bool) -> A
     if own_services:
         await asyncio.to_thread(_import_orders, services, settings.orders)
         await services.start()
+    await state.bus.start()  # hearing the other replicas before serving anyone
     # Decisions on returns (console, REST, refunds) reach every open widget of the shopper.
-    notifier = LiveShopperNotifier(state.sessions, services, state.inbox.data.latest_for)
+    notifier: ShopperNotifier = LiveShopperNotifier(
+        state.sessions, services, state.inbox.data.latest_for
+    )
+    if state.bus.distributed:  # ... on whichever replica it is open
+        notifier = RoutedShopperNotifier(notifier, state.bus, services.workflow)
     unwatch = watch_returns(services.workflow, notifier, asyncio.get_running_loop())
     state.ready = True
     try:
@@ -186,6 +209,8 @@ async def _running(state: AppState, *, own_services: bool, own_store: bool) -> A
         state.ready = False
         unwatch()
         await state.sessions.shutdown()
+        await state.bus.stop()
+        await state.sessions.replicas.locks.close()
         if own_services:
             with contextlib.suppress(Exception):
                 await services.stop()

@@ -135,7 +135,17 @@ class Settings(LimitSettings):
     files_dir: Path | None = Field(
         None, description="The files directory (every replica mounts it); default: the data one"
     )
-    redis_url: str | None = Field(None, description="Redis for the distributed mode (redis://)")
+    # Several replicas (agent/chat/bus.py, agent/chat/turn_locks.py): unset, everything live stays
+    # in this process. A secret like the database URL (it may carry a password).
+    redis_url: SecretStr | None = Field(
+        None, description="redis://host:port/db: events, turn locks and limits shared by replicas"
+    )
+    redis_prefix: str = Field(
+        "shopdesk:", min_length=1, max_length=64, description="Namespace of this store's keys"
+    )
+    turn_lease_seconds: float = Field(
+        15.0, gt=0, le=300, description="A turn's lock lapses this long after its replica dies"
+    )
     chroma_url: str | None = Field(
         None, description="A Chroma server (http://host:port): the shared knowledge index"
     )
@@ -245,6 +255,12 @@ class Settings(LimitSettings):
         self._clock = Clock(self.now)
 
     # Derived locations -------------------------------------------------------------------
+    @property
+    def resolved_rate_limit_storage(self) -> str:
+        if self.rate_limit_storage:
+            return self.rate_limit_storage
+        return self.redis_url.get_secret_value() if self.redis_url else "memory://"
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

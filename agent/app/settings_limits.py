@@ -22,10 +22,10 @@ class LimitSettings(BaseSettings):
 
     # Throttling across conversations and verification (agent/chat/limits.py,
     # agent/chat/verification.py). Limits are in the `limits` library's words ("5 per 15 minutes").
-    rate_limit_storage: str = Field(
-        "memory://",
+    rate_limit_storage: str | None = Field(
+        None,
         description="Where limit counters live: memory:// (this process) or redis://host:port "
-        "(shared by every replica)",
+        "(shared by every replica); unset, redis_url when set, else memory://",
     )
     rate_limit_prefix: str = Field(
         "shopdesk", min_length=1, max_length=64, description="Namespace of this store's counters"
@@ -84,8 +84,8 @@ class LimitSettings(BaseSettings):
 
     @field_validator("rate_limit_storage")
     @classmethod
-    def _storage(cls, value: str) -> str:
-        if not value.startswith(("memory://", "redis://", "rediss://")):
+    def _storage(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("memory://", "redis://", "rediss://")):
             raise ValueError("use memory:// or a redis:// / rediss:// URL")
         return value
 

@@ -4,7 +4,7 @@ parts that need it (the chat endpoint, the console, the admin API) instead of an
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -14,6 +14,7 @@ from starlette.types import Lifespan
 from actions.registry import ActionRegistry
 from actions.services import ActionServices
 from agent.app.settings import Settings
+from agent.chat.bus import Bus, LocalBus
 from agent.chat.limits import Throttle
 from agent.chat.sessions import SessionManager
 from agent.console.inbox import Inbox
@@ -40,6 +41,8 @@ class AppState:
     kb: KnowledgeBase | None = None  # opened by the lifespan unless the caller passed one
     ready: bool = False  # the lifespan has finished starting up (/readyz checks it)
     metrics: Metrics | None = None  # /metrics (agent/app/metrics.py); one registry per app
+    # What replicas tell each other (agent/chat/bus.py): publish/subscribe for any part.
+    bus: Bus = field(default_factory=LocalBus)
 
 
 class ShopdeskApp(Starlette):

@@ -297,7 +297,13 @@ class ChatSocket:
         verification idle too long (a signed hello has just verified the shopper)."""
         assert self.session is not None
         store, deps = self.store, self.sessions.deps
-        await reconcile(store, deps, self.session)
+        # Only while no turn runs anywhere: a live turn on another replica records its own.
+        lease = await self.sessions.replicas.lease(self.session)
+        if lease is not None:
+            try:
+                await reconcile(store, deps, self.session)
+            finally:
+                await lease.release()
         token = None if signed else await expire_if_idle(store, deps, self.session)
         if token is not None:
             opened.token, opened.notice = token, "verification_expired"

@@ -146,7 +146,7 @@ class Throttle:
     def from_settings(cls, settings: Settings) -> Throttle:
         return cls(
             Rules.from_settings(settings),
-            open_storage(settings.rate_limit_storage),
+            open_storage(settings.resolved_rate_limit_storage),
             prefix=settings.rate_limit_prefix,
             trusted_proxies=trusted_networks(settings.trusted_proxies),
         )

@@ -57,6 +57,9 @@ class Session:
         # A person owns the conversation (console status pending/assigned): the AI stays quiet.
         # None until looked up; the console sets it when it changes the status.
         self.human: bool | None = None
+        # Other replicas' sockets of this conversation (agent.chat.replicas): what it emits goes
+        # there too; None in one process.
+        self.fanout: Callable[[str, str], None] | None = None
 
     @property
     def busy(self) -> bool:
@@ -66,6 +69,12 @@ class Session:
         await self.emit_text(event.model_dump_json())
 
     async def emit_text(self, text: str) -> None:
+        await self.emit_local(text)
+        if self.fanout is not None:
+            self.fanout(self.id, text)
+
+    async def emit_local(self, text: str) -> None:
+        """To this replica's sockets only (what another replica's turn said)."""
         for send in list(self.sockets):
             if not await send(text):
                 self.sockets.discard(send)

@@ -10,8 +10,10 @@ description `get_return_status` gives, stored in the transcript:
     tool       its result                             (the widget shows the label link from it)
     assistant  the status, the next step, and for an approved parcel return the label offer
 
-The `ShopperNotifier` Protocol is the seam for running several replicas: a notifier that publishes
-the change (Redis) and, on each replica, a `LiveShopperNotifier` that delivers it locally.
+The `ShopperNotifier` Protocol is the seam for running several replicas: `RoutedShopperNotifier`
+publishes the change on the bus ("notice") and, on each replica, a `LiveShopperNotifier` delivers
+it to the conversations live there. A conversation open on two replicas is told once (a claim in
+Redis on the notice's id); the fallback to the latest conversation is the deciding replica's.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from actions.return_status import ReturnStatus
 from actions.services import ActionServices
 from actions.store.rma import ReturnAuthorization
 from actions.workflow import ReturnsWorkflow
+from agent.chat.bus import Bus, Payload
 from agent.chat.events import ActionFinished, AssistantMessage, ServerEvent
 from agent.chat.sessions import SessionManager
 
@@ -61,19 +64,26 @@ class LiveShopperNotifier:
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._deliveries: set[asyncio.Task[None]] = set()
 
-    async def return_changed(self, rma: ReturnAuthorization, before: str) -> None:
+    async def return_changed(
+        self, rma: ReturnAuthorization, before: str, *, here: bool = True
+    ) -> None:
+        """`here`: the change was made on this replica (which alone falls back to the latest
+        conversation when no widget of the shopper's is open on it)."""
         if rma.status not in ANNOUNCED or rma.status == before:
             return
         async with self._describing:
             item = await describe_for(self.services, rma)
             result = ReturnStatusResult(returns=[item], message=item.message)
             targets = self.sessions.conversations_of(rma.customer_email)
-            if not targets:  # no widget open: their latest conversation shows it next time
+            if not targets and here:  # no widget open: their latest conversation shows it next
                 store = self.sessions.store
                 latest = await store.acall(self.latest_conversation, rma.customer_email)
                 targets = [latest] if latest else []
             for conv_id in targets:
                 messages, events = notice(conv_id, rma, result)
+                claim = f"notice:{messages[0]['tool_calls'][0]['id']}"
+                if not await self.sessions.replicas.locks.claim(claim, 24 * 3600):
+                    continue  # another replica, where it is open too, tells it
                 task = asyncio.create_task(self._deliver(conv_id, messages, events))
                 self._deliveries.add(task)
                 task.add_done_callback(self._deliveries.discard)
@@ -99,6 +109,35 @@ class LiveShopperNotifier:
         """Wait for the notices under way (tests; a graceful stop)."""
         while self._deliveries:
             await asyncio.gather(*list(self._deliveries), return_exceptions=True)
+
+
+class RoutedShopperNotifier:
+    """Tells the shopper on every replica: the change goes out on the bus, each replica's
+    `LiveShopperNotifier` tells the conversations open there."""
+
+    def __init__(self, local: LiveShopperNotifier, bus: Bus, workflow: ReturnsWorkflow) -> None:
+        self.local, self.bus, self.workflow = local, bus, workflow
+        self._running: set[asyncio.Task[None]] = set()
+        bus.subscribe("notice", self._remote)
+
+    async def return_changed(self, rma: ReturnAuthorization, before: str) -> None:
+        self.bus.publish("notice", {"rma_id": rma.id, "status": rma.status, "before": before})
+        await self.local.return_changed(rma, before)
+
+    async def _remote(self, payload: Payload) -> None:
+        rma = await asyncio.to_thread(self.workflow.get, str(payload.get("rma_id")))
+        if rma is None or rma.status != payload.get("status"):
+            return  # it has moved on since; the notice of that change follows
+        # Not awaited here: the bus's listener must not wait for a turn to end.
+        task = asyncio.create_task(self._tell(rma, str(payload.get("before"))))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _tell(self, rma: ReturnAuthorization, before: str) -> None:
+        try:
+            await self.local.return_changed(rma, before, here=False)
+        except Exception:  # the change is committed; a failed notice is logged, never raised
+            log.exception("could not tell the shopper about %s", rma.id)
 
 
 def notice(
@@ -163,4 +202,11 @@ async def _told(notifier: ShopperNotifier, rma: ReturnAuthorization, before: str
         log.exception("could not tell the shopper about %s", rma.id)
 
 
-__all__ = ["ANNOUNCED", "LiveShopperNotifier", "ShopperNotifier", "notice", "watch_returns"]
+__all__ = [
+    "ANNOUNCED",
+    "LiveShopperNotifier",
+    "RoutedShopperNotifier",
+    "ShopperNotifier",
+    "notice",
+    "watch_returns",
+]

@@ -22,11 +22,14 @@ import asyncio
 import logging
 from typing import Any
 
+from agent.chat.bus import LocalBus
 from agent.chat.events import ConfirmationRequest, ErrorEvent, Handoff, ServerEvent
 from agent.chat.events import Session as SessionEvent
 from agent.chat.faults import ANSWER_NOT_SAVED, INTERNAL_ERROR, SAVED_INTERNAL_ERROR, AnswerNotSaved
 from agent.chat.live_session import Send, Session, SessionInbox, TypedCode
+from agent.chat.replicas import Replicas
 from agent.chat.resume import order_data_actions, settle_verification
+from agent.chat.turn_locks import LocalTurnLocks
 from agent.chat.turn_runs import TurnRun, is_refusal, new_turn, request_of, resumed_turn
 from agent.store.conversations import ConversationStore, PendingConfirmation
 from agent.turn.deps import AgentDeps, Conversation
@@ -44,6 +47,7 @@ class SessionManager:
         *,
         grace_seconds: float,
         inbox: SessionInbox | None = None,
+        replicas: Replicas | None = None,
     ) -> None:
         self.store = store
         self.deps = deps
@@ -54,12 +58,17 @@ class SessionManager:
         self.inbox = inbox
         # Email codes (SHOPDESK_VERIFICATION=email_code): set by the server when they are on.
         self.codes: TypedCode | None = None
+        # The other replicas (events, turn locks, answers); in one process, nobody.
+        self.replicas = replicas or Replicas(LocalBus(), LocalTurnLocks(), lease_seconds=15.0)
+        self.replicas.bind(self)
 
     # Attach / detach -------------------------------------------------------------------------------
     def attach(self, conv_id: str, customer_email: str | None, send: Send) -> Session:
         session = self.sessions.get(conv_id)
         if session is None:
             session = self.sessions[conv_id] = Session(conv_id, customer_email)
+            if self.replicas.distributed:
+                session.fanout = self.replicas.fanout
         if customer_email and session.customer_email != customer_email:
             session.customer_email = customer_email
         if session.expiry is not None:
@@ -121,6 +130,7 @@ class SessionManager:
                 await asyncio.sleep(0.01)
         if session is not None:
             session.starting = True  # a message typed meanwhile waits for these
+        lease = await self.replicas.wait_lease(conv_id)  # and a turn on another replica
         try:
             for message in messages:
                 await self.store.acall(self.store.append, conv_id, message["role"], message)
@@ -129,9 +139,9 @@ class SessionManager:
         finally:
             if session is not None:
                 session.starting = False
+            await lease.release()
         for event in events:
-            if session is not None:
-                await session.emit(event)
+            await self.replicas.tell(conv_id, event)
         if self.inbox is not None:
             self.inbox.publish("conversation.updated", conv_id)
 
@@ -142,6 +152,7 @@ class SessionManager:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self.sessions.clear()
+        await self.replicas.close()
 
     # Client events ---------------------------------------------------------------------------------
     async def user_message(self, session: Session, text: str) -> ErrorEvent | None:
@@ -159,12 +170,17 @@ class SessionManager:
             return ErrorEvent(
                 code="busy", message="Still working on your last message; send this one after."
             )
-        if self.codes is not None and await self.codes.answer(self, session, text):
-            return None
-        message = {"role": "user", "content": text}
-        session.starting = True
-        saved = False
+        session.starting = True  # before the lock is asked for: two tabs here, one turn
+        lease = await self.replicas.lease(session)
+        if lease is None:  # another replica runs this conversation's turn
+            session.starting = False
+            return await self.replicas.busy(session, text)
+        before, saved = session.turn, False
         try:
+            if self.codes is not None and await self.codes.answer(self, session, text):
+                return None
+            session.starting = True  # again: the code reader's own guard ends with it
+            message = {"role": "user", "content": text}
             await settle_verification(self.store, self.deps, session)
             await self.store.acall(self.store.append, session.id, "user", message)  # stored first
             saved = True
@@ -177,6 +193,7 @@ class SessionManager:
             return SAVED_INTERNAL_ERROR
         finally:
             session.starting = False
+            self.replicas.keep_until_done(session, before, lease)
         return None
 
     async def store_user_message(self, session: Session, text: str) -> None:
@@ -237,15 +254,21 @@ class SessionManager:
             return None
         if not session.busy:
             session.starting = True
+            lease = await self.replicas.lease(session)
+            if lease is None:  # the turn that asked waits on another replica
+                session.starting = False
+                return await self.replicas.answer_elsewhere(session, confirmation_id, approved)
+            before = session.turn
             try:
                 pending = await self.store.acall(self.store.pending_confirmation, session.id)
                 if pending is not None and pending.id == confirmation_id:
                     session.turn = asyncio.create_task(
-                        self._late(session, pending, approved), name=f"late-{session.id}"
+                        self.late(session, pending, approved), name=f"late-{session.id}"
                     )
                     return None
             finally:
                 session.starting = False
+                self.replicas.keep_until_done(session, before, lease)
         return ErrorEvent(
             code="unknown_confirmation",
             message="There is no question waiting for that answer.",
@@ -292,7 +315,7 @@ class SessionManager:
             session.waiting.pop(request.id, None)
             session.pending_request = None
 
-    async def _late(self, session: Session, pending: PendingConfirmation, approved: bool) -> None:
+    async def late(self, session: Session, pending: PendingConfirmation, approved: bool) -> None:
         """Answer a confirmation whose turn is gone (server restart, or the shopper was away):
         resolved first (two answers cannot both run it), then the turn resumes."""
         status = "approved" if approved else "declined"

@@ -303,10 +303,9 @@ class Console:
 
     async def _set(self, conv_id: str, **values: Any) -> None:
         await self.call(self.inbox.data.update, conv_id, **values)
-        if "status" in values:
-            session = self.state.sessions.sessions.get(conv_id)
-            if session is not None:
-                session.human = ConversationStatus(values["status"]).human
+        if "status" in values:  # on every replica's live session of it
+            human = ConversationStatus(values["status"]).human
+            self.state.sessions.replicas.set_human(conv_id, human)
         self.inbox.publish("conversation.updated", conv_id)
 
     async def note(self, conv_id: str, text: str) -> None:
@@ -321,9 +320,8 @@ class Console:
         await self.call(
             store.append, conv_id, "agent", {"role": "agent", "content": text, "name": name}
         )
-        session = self.state.sessions.sessions.get(conv_id)
-        if session is not None:
-            await session.emit(AgentMessage(text=text, name=name))
+        # On every widget open on it, whichever replica its sockets are on.
+        await self.state.sessions.replicas.tell(conv_id, AgentMessage(text=text, name=name))
 
     # Live updates -----------------------------------------------------------------------------
     async def events(self, request: Request) -> Response:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from agent.chat.events import event_types
 
@@ -45,8 +45,11 @@ class ReturnUpdated(BaseModel):
 AnyConsoleEvent = ConversationUpdated | ConversationHandoff | ConversationMessage | ReturnUpdated
 ConsoleEvent = Annotated[AnyConsoleEvent, Field(discriminator="type")]
 CONSOLE_EVENT_TYPES = event_types(ConsoleEvent)
+# Reads an event another replica published (agent.console.inbox.Broadcaster).
+CONSOLE_EVENT: TypeAdapter[AnyConsoleEvent] = TypeAdapter(ConsoleEvent)
 
 __all__ = [
+    "CONSOLE_EVENT",
     "CONSOLE_EVENT_TYPES",
     "AnyConsoleEvent",
     "ConsoleEvent",

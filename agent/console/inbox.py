@@ -26,8 +26,10 @@ import sqlalchemy as sa
 
 from actions.services import ActionServices
 from agent.app.settings import Settings
+from agent.chat.bus import Bus, LocalBus, Payload
 from agent.chat.events import Handoff, MessageReceived
 from agent.console.events import (
+    CONSOLE_EVENT,
     AnyConsoleEvent,
     ConversationHandoff,
     ConversationMessage,
@@ -207,12 +209,22 @@ class InboxStore:
 
 
 class Broadcaster:
-    """Fan-out of small JSON events to every signed-in console (server-sent events)."""
+    """Fan-out of small JSON events to every signed-in console (server-sent events), on every
+    replica: what one publishes reaches the others' consoles over the bus ("console")."""
 
-    def __init__(self) -> None:
+    def __init__(self, bus: Bus | None = None) -> None:
         self._queues: set[asyncio.Queue[AnyConsoleEvent]] = set()
+        self.bus = bus or LocalBus()
+        self.bus.subscribe("console", self._remote)
 
     def publish(self, event: AnyConsoleEvent) -> None:
+        self._local(event)
+        self.bus.publish("console", event.model_dump(mode="json"))
+
+    async def _remote(self, payload: Payload) -> None:
+        self._local(CONSOLE_EVENT.validate_python(payload))
+
+    def _local(self, event: AnyConsoleEvent) -> None:
         for queue in list(self._queues):
             with contextlib.suppress(asyncio.QueueFull):  # a stuck console misses events; it
                 queue.put_nowait(event)  # re-reads the whole list when it reconnects anyway
@@ -247,13 +259,17 @@ class Inbox:
     """What the chat side tells the console: a handoff, a shopper message; plus the webhooks."""
 
     def __init__(
-        self, store: ConversationStore, services: ActionServices, settings: Settings
+        self,
+        store: ConversationStore,
+        services: ActionServices,
+        settings: Settings,
+        bus: Bus | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.data = InboxStore(store)
         self.services = services
-        self.events = Broadcaster()
+        self.events = Broadcaster(bus)
 
     def publish(self, kind: ConversationEventType, conv_id: str) -> None:
         self.events.publish(_CONVERSATION_EVENTS[kind](conversation_id=conv_id))
