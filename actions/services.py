@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from actions.carrier import DEFAULT_RETURNS_ADDRESS, Carrier, LocalCarrier
 from actions.email import EmailConfig, EmailOutbox
 from actions.email.labels import ReturnLabels
-from actions.evidence.store import EvidenceStore
 from actions.email.transport import EmlFileTransport, SmtpTransport, Transport
+from actions.evidence.store import EvidenceStore
 from actions.ledger import LedgerGateway, PaymentGateway
 from actions.store.orders import OrderStore
 from actions.webhooks import WebhookService

@@ -28,6 +28,7 @@ from agent.app.input_guard import InputGuard, server_error
 from agent.app.services import open_services
 from agent.app.settings import Settings
 from agent.app.state import AppState, ShopdeskApp
+from agent.chat import uploads
 from agent.chat.endpoint import chat_endpoint
 from agent.chat.limits import Throttle
 from agent.chat.model_budget import BudgetedModel
@@ -81,7 +82,7 @@ def build_app(
     app = ShopdeskApp(state, _routes(state), lifespan)
     # Bodies are bounded, depth-checked and normalised before any route reads them; anything a
     # handler did not expect is a JSON error in words, not a traceback.
-    app.add_middleware(InputGuard)
+    app.add_middleware(InputGuard, larger={uploads.UPLOAD_PREFIX: uploads.UPLOAD_BODY_BYTES})
     app.add_exception_handler(Exception, server_error)
     return app
 
@@ -139,6 +140,7 @@ def _routes(state: AppState) -> list[BaseRoute]:
         *api_routes(state.services, state.registry, state.settings.admin_token),
         *pages.routes(state.settings),
         *console.routes(state),
+        *uploads.upload_routes(state, state.services.evidence),
     ]
 
 

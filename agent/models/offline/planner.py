@@ -19,6 +19,7 @@ from typing import Any
 
 from agent.models.base import ModelReply, ToolCall
 from agent.models.offline import slots
+from agent.models.offline.photos import photo_follow_up
 from agent.models.offline.routing import (
     ASK_REASON_EXAMPLES,
     HANDOFF_TOOL,
@@ -43,6 +44,9 @@ class Planner(StatusFlows):
     def reply(self) -> ModelReply:
         if not self.conv.user_turns:
             return self.say(self.greeting())
+        follow_up = photo_follow_up(self)
+        if follow_up is not None:
+            return follow_up
         offered = self.conv.previous_assistant_text()
         answer = slots.leading_answer(self.text)  # "yes, go ahead and …" answers the offer too
         if answer is not None:
