@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute, Route
 from actions.evidence import MAX_BYTES, MAX_PER_RETURN, Evidence, EvidenceStore, ImageRefused
 from actions.evidence import accept_image as clean_image
 from agent.chat.events import UploadRequest, UploadToken
-from agent.chat.limits import Rule, Throttle
+from agent.chat.limits import Rule, Throttle, origin_allowed
 
 if TYPE_CHECKING:
     from agent.app.settings import Settings
@@ -241,12 +241,30 @@ def image_response(data: bytes, content_type: str) -> Response:
     })  # fmt: skip
 
 
+def with_cors(request: Request, response: Response, allowed: list[str]) -> Response:
+    """Let the store's own pages (an embedded widget) read the answer; others get none."""
+    origin = request.headers.get("origin")
+    if origin and origin_allowed(origin, request.headers.get("host"), allowed):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Headers"] = "Authorization"
+        response.headers["Access-Control-Allow-Methods"] = "POST"
+        response.headers["Vary"] = "Origin"
+    return response
+
+
 def upload_routes(state: UploadState, evidence: EvidenceStore | None) -> list[BaseRoute]:
     if evidence is None:
         return []
     uploads = PhotoUploads(state, evidence)
+    allowed = list(state.settings.allowed_origins)
+
+    async def upload(request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return with_cors(request, Response(status_code=204), allowed)
+        return with_cors(request, await uploads.upload(request), allowed)
+
     return [
-        Route(UPLOAD_PREFIX + "{conversation_id}", uploads.upload, methods=["POST"]),
+        Route(UPLOAD_PREFIX + "{conversation_id}", upload, methods=["POST", "OPTIONS"]),
         Route(UPLOAD_PREFIX + "{evidence_id}/{signature}", uploads.thumbnail, methods=["GET"]),
     ]
 
