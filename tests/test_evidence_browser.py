@@ -100,6 +100,10 @@ def test_a_damaged_return_with_two_photos_is_reviewed_with_them_and_gets_its_lab
         )
         assert full.status == 200 and full.headers["content-type"] == "image/jpeg"
         staff.screenshot(path=str(screenshot_dir / "console-returns-photos.png"), full_page=True)
+        conv_id = [f for f in frames.received if f["type"] == "ready"][0]["conversation_id"]
+        staff.goto(f"{server.url}/console/c/{conv_id}")
+        assert staff.locator(".photo-list img").count() == 2  # the conversation page shows them
+        staff.goto(server.url + "/console/returns")
         queued.get_by_role("button", name="Approve").click()
         queued.wait_for(state="detached")
 
