@@ -93,6 +93,8 @@ class ReturnsPolicy(_Strict):
     fault_window_days: int = Field(14, ge=0)
     manual_review_over: Decimal | None = Field(None, ge=0)
     manual_review_reasons: tuple[ReturnReason, ...] = ()
+    # Reasons whose return waits for the shopper's photos (actions/evidence), e.g. damaged.
+    evidence_required_reasons: tuple[ReturnReason, ...] = ()
     final_sale_tags: tuple[str, ...] = ()
     return_shipping_fee: Decimal = Field(Decimal(0), ge=0)
     method: ReturnMethod = ReturnMethod.PARCEL_LABEL  # how items go back (actions/return_methods)

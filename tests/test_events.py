@@ -128,6 +128,13 @@ def test_every_server_event_type_has_a_model():
         "message_received": {},
         "lead_saved": {"message": "Thanks! We'll email you."},
         "error": {"code": "bad_json", "message": "no"},
+        "upload_token": {
+            "token": "t",
+            "url": "/chat/photos/c",
+            "expires_at": "2026-03-02T09:40:00Z",
+            "max_bytes": 10,
+            "remaining": 5,
+        },
     }
     assert set(samples) == set(SERVER_EVENT_TYPES)
     for kind, fields in samples.items():

@@ -15,6 +15,12 @@ from actions.builtin._common import (
     shoppers_order,
     shoppers_order_with_returns,
 )
+from actions.builtin.evidence_rule import (
+    attach_photos,
+    photo_count,
+    photos_sentence,
+    require_photos,
+)
 from actions.context import ActionContext, ActionError, ActionResult
 from actions.policy import (
     LineResult,
@@ -75,6 +81,7 @@ class ReturnAuthorizationResult(ActionResult):
     return_method: ReturnMethod
     needs_label: bool  # goes back by parcel: a prepaid label can be made once it's approved
     lines: list[AuthorizedLine]
+    photos: int = 0  # the shopper's photos the return carries (actions/evidence)
 
 
 # Shared steps ----------------------------------------------------------------------------------
@@ -101,6 +108,13 @@ async def _evaluate(
         )
         for line, qty in wanted
     ]
+
+
+def _all_eligible(results: list[LineResult]) -> list[LineResult]:
+    for result in results:
+        if not result.eligible:
+            raise ActionError(result.reason_code or "not_eligible", result.message)
+    return results
 
 
 def _merge(order: Order, lines: list[ReturnLineRequest]) -> list[tuple[OrderLine, int]]:
@@ -262,11 +276,14 @@ async def _summary(ctx: ActionContext, args: Any) -> str:
     refused = [r for r in results if not r.eligible]
     if refused:
         raise ActionError(refused[0].reason_code or "not_eligible", refused[0].message)
+    photos = await require_photos(ctx, args.reason)
     items = join_words([f"{r.quantity} × {r.name}" for r in results])
     total = sum((r.refund_amount for r in results), Decimal(0))
     fees = sum((r.restocking_fee for r in results), Decimal(0))
     what = _resolution_words(args.resolution, total, order.currency, fees)
     text = f"Return {items} from {order.id} ({args.reason.value.replace('_', ' ')}) for {what}"
+    if photos:
+        text += f", with your {photo_count(photos)}"
     if any(r.review == "manual" for r in results):
         text += "; our team reviews it before it's approved"
     return text + "."
@@ -290,8 +307,8 @@ async def create_return_authorization(
     reason: ReturnReason,
     resolution: Resolution = "refund",
 ) -> ReturnAuthorizationResult:
-    """Start a return for items of the shopper's order, after the shopper has confirmed. The store's
-    policy is checked again; asking twice gives the same authorization.
+    """Start a return for items of the shopper's order, after the shopper has confirmed (and has
+    attached photos, where the policy needs them). Asking twice gives the same authorization.
 
     Args:
         order_id: The order number, e.g. "WK-1001".
@@ -313,10 +330,8 @@ async def create_return_authorization(
     }
     if existing is not None and existing.status not in INACTIVE:
         return _rma_result(order, existing, methods)
-    results = await _evaluate(ctx, order, wanted, reason)
-    for result in results:
-        if not result.eligible:
-            raise ActionError(result.reason_code or "not_eligible", result.message)
+    results = _all_eligible(await _evaluate(ctx, order, wanted, reason))
+    await require_photos(ctx, reason)
     try:
         rma = await blocking(
             workflow.create_authorization,
@@ -329,4 +344,7 @@ async def create_return_authorization(
         )
     except WorkflowError as exc:  # e.g. a different return for the same items won the race
         raise ActionError(exc.code, exc.message) from None
-    return _rma_result(order, rma, methods)
+    made = _rma_result(order, rma, methods)
+    made.photos = await attach_photos(ctx, rma.id)
+    made.message += photos_sentence(made.photos)
+    return made

@@ -207,12 +207,20 @@ def accept_image(data: bytes, declared_type: str | None) -> CleanImage:
         raise ImageRefused("wrong_type", "HEIC photos can't be read here; please send a JPEG.")
     _check_declared(kind, declared_type)
     _check_polyglot(data, kind)
-    image = _pixels_only(_open(data, kind))
-    image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
-    kept, content_type = _encode(image)
-    thumb = image.copy()
-    thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
-    thumb_bytes, thumb_type = _encode(thumb)
+    decoded = _open(data, kind)
+    try:
+        image = _pixels_only(decoded)
+        image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+        kept, content_type = _encode(image)
+        thumb = image.copy()
+        thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+        thumb_bytes, thumb_type = _encode(thumb)
+    except Exception:  # an odd pixel format Pillow decodes but cannot convert (16-bit, …)
+        raise ImageRefused(
+            "unreadable",
+            f"That {KIND_WORDS[kind]} photo is in a form we can't convert; please save or export "
+            "it as an ordinary JPEG and attach it again.",
+        ) from None
     return CleanImage(
         data=kept,
         content_type=content_type,

@@ -77,23 +77,31 @@ def _normalised_form(body: bytes) -> bytes | None:
 class InputGuard:
     """Bounds, depth check and normalisation of request bodies (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, larger: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # path prefix → its own bound (the photo upload route, the portal's photo form)
+        self.larger = {**LARGE_BODY_PATHS, **(larger or {})}
+
+    def _bound(self, scope: Scope) -> int:
+        path = str(scope.get("path", ""))
+        return next((n for p, n in self.larger.items() if path.startswith(p)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in _BODYLESS:
             await self.app(scope, receive, send)
             return
         headers = {k.lower(): v for k, v in scope["headers"]}
+        bound = self._bound(scope)
         declared = headers.get(b"content-length", b"")
-        limit = LARGE_BODY_PATHS.get(scope["path"], self.max_bytes)
-        if declared.isdigit() and int(declared) > limit:
-            await self._too_large()(scope, receive, send)
+        if declared.isdigit() and int(declared) > bound:
+            await self._too_large(bound)(scope, receive, send)
             return
-        body, complete = await self._read(receive, limit)
+        body, complete = await self._read(receive, bound)
         if not complete:
-            await self._too_large()(scope, receive, send)
+            await self._too_large(bound)(scope, receive, send)
             return
         kind = _kind(headers.get(b"content-type", b"").decode("latin-1"), body)
         # Whatever its declared type: the REST API parses any body as JSON.
@@ -115,7 +123,7 @@ class InputGuard:
             ] + [(b"content-length", str(len(body)).encode())]
         await self.app(scope, _replay(body, receive), send)
 
-    async def _read(self, receive: Receive, limit: int) -> tuple[bytes, bool]:
+    async def _read(self, receive: Receive, bound: int) -> tuple[bytes, bool]:
         """The whole body, or what came before it passed the limit (and False)."""
         chunks: list[bytes] = []
         size = 0
@@ -125,18 +133,19 @@ class InputGuard:
                 return b"".join(chunks), True  # disconnected: the app sees what there was
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > limit:
+            if size > bound:
                 return b"", False
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks), True
 
-    def _too_large(self) -> Response:
-        return _refusal(
-            413,
-            "body_too_large",
-            f"Request bodies are limited to {self.max_bytes // 1024} KB.",
+    def _too_large(self, bound: int) -> Response:
+        size = (
+            f"{bound // (1 << 20)} MB"
+            if bound >= 1 << 20 and bound != MAX_BODY_BYTES
+            else f"{bound // 1024} KB"
         )
+        return _refusal(413, "body_too_large", f"Request bodies are limited to {size}.")
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

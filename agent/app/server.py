@@ -32,6 +32,7 @@ from agent.app.openapi import openapi_routes
 from agent.app.services import open_services
 from agent.app.settings import Settings
 from agent.app.state import AppState, ShopdeskApp
+from agent.chat import uploads
 from agent.chat.bus import open_bus
 from agent.chat.endpoint import chat_endpoint
 from agent.chat.limits import Throttle
@@ -94,7 +95,7 @@ def build_app(
     app = ShopdeskApp(state, _routes(state), lifespan)
     # Bodies are bounded, depth-checked and normalised before any route reads them; anything a
     # handler did not expect is a JSON error in words, not a traceback.
-    app.add_middleware(InputGuard)
+    app.add_middleware(InputGuard, larger={uploads.UPLOAD_PREFIX: uploads.UPLOAD_BODY_BYTES})
     app.add_exception_handler(Exception, server_error)
     return app
 
@@ -172,6 +173,7 @@ def _routes(state: AppState) -> list[BaseRoute]:
         *pages.routes(state.settings),
         *console.routes(state),
         *portal.routes(state),
+        *uploads.upload_routes(state, state.services.evidence),
     ]
 
 

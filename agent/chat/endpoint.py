@@ -21,7 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from actions.verification import CLIENT_ADDRESS
 from agent.app import logs
 from agent.app.settings import Settings
-from agent.chat import lead_form
+from agent.chat import lead_form, uploads
 from agent.chat.events import (
     AnyServerEvent,
     ConfirmationResponse,
@@ -31,6 +31,7 @@ from agent.chat.events import (
     Lead,
     LeadFormOffer,
     Ready,
+    UploadRequest,
     UserMessage,
     parse_client_event,
 )
@@ -187,6 +188,8 @@ class ChatSocket:
                 await self.confirmation_response(event)
             elif isinstance(event, Lead):
                 await self.lead(event)
+            elif isinstance(event, UploadRequest):
+                await uploads.answer(self, event)
         except Exception:  # never a stack trace to the client, never a dropped socket
             log.exception("error handling %s", type(event).__name__)
             await self.send(INTERNAL_ERROR)

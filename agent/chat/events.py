@@ -17,6 +17,7 @@ Ids, emails and signatures are bounded, since nothing legitimate is long there.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -88,7 +89,14 @@ class Lead(_Event):
     consent: StrictBool
 
 
-AnyClientEvent = Hello | UserMessage | ConfirmationResponse | Lead
+class UploadRequest(_Event):
+    """The widget wants to attach a photo: the server answers `upload_token` (the photo itself
+    goes by HTTP POST, never over the socket)."""
+
+    type: Literal["upload_request"] = "upload_request"
+
+
+AnyClientEvent = Hello | UserMessage | ConfirmationResponse | Lead | UploadRequest
 ClientEvent = Annotated[AnyClientEvent, Field(discriminator="type")]
 
 
@@ -209,6 +217,18 @@ class ErrorEvent(_ServerEventBase):
     about: Literal["lead"] | None = None
 
 
+class UploadToken(_ServerEventBase):
+    """A short-lived token for `POST url` (multipart, field `photo`, `Authorization: Bearer`);
+    it works for this conversation only. `remaining`: photos this return can still take."""
+
+    type: Literal["upload_token"] = "upload_token"
+    token: str
+    url: str
+    expires_at: datetime
+    max_bytes: int
+    remaining: int
+
+
 AnyServerEvent = (
     Ready
     | Session
@@ -222,6 +242,7 @@ AnyServerEvent = (
     | MessageReceived
     | LeadSaved
     | ErrorEvent
+    | UploadToken
 )
 # What the turn's `emit` callback and the sessions send: any one server event.
 ServerEvent = Annotated[AnyServerEvent, Field(discriminator="type")]

@@ -228,7 +228,10 @@ class Console:
             email = item.customer_email
             orders = await asyncio.to_thread(services.store.orders_for_customer, email)
             returns = await asyncio.to_thread(services.workflow.for_customer, email)
-        return {"item": item, "entries": entries, "orders": orders, "returns": returns}
+        evidence = services.evidence  # the shopper's photos (agent/console/returns.py serves them)
+        photos = await asyncio.to_thread(evidence.for_conversation, conv_id) if evidence else []
+        return {"item": item, "entries": entries, "orders": orders, "returns": returns,
+                "photos": photos}  # fmt: skip
 
     async def conversation_page(self, request: Request, staff: StaffSession) -> Response:
         detail = await self._detail(request.path_params["conv_id"])

@@ -16,6 +16,7 @@ from actions.policy import Policy
 from actions.return_status import ReturnStatus
 from actions.store.rma import ReturnAuthorization
 from actions.workflow import WorkflowError
+from agent.chat.uploads import image_response
 from agent.console.app import Console
 from agent.console.events import ReturnUpdated
 from agent.console.staff import StaffSession
@@ -40,7 +41,13 @@ def review_reasons(rma: ReturnAuthorization, policy: Policy) -> list[str]:
 async def returns_page(c: Console, request: Request, staff: StaffSession) -> Response:
     services = c.state.services
     rmas = await asyncio.to_thread(services.workflow.list, ReturnStatus.MANUAL_REVIEW)
-    rows = [{"rma": r, "why": review_reasons(r, services.policy)} for r in rmas]
+    photos = await asyncio.to_thread(
+        services.evidence.for_rmas, [r.id for r in rmas]
+    ) if services.evidence else {}  # fmt: skip
+    rows = [
+        {"rma": r, "why": review_reasons(r, services.policy), "photos": photos.get(r.id, [])}
+        for r in rmas
+    ]
     recent = [
         r
         for r in await asyncio.to_thread(services.workflow.list)
@@ -90,8 +97,33 @@ async def return_op(
     return c.done(request, "/console/returns", rma=rma.to_dict())
 
 
+async def photo(c: Console, request: Request, staff: StaffSession) -> Response:
+    """A shopper's photo, full size or its thumbnail, for signed-in staff only (the re-encoded
+    bytes: the original upload was never kept)."""
+    evidence = c.state.services.evidence
+    item = (
+        await asyncio.to_thread(evidence.get, request.path_params["evidence_id"])
+        if evidence
+        else None
+    )
+    if evidence is None or item is None:
+        return c.render("console_missing.jinja2", code=404, staff=staff, section="returns")
+    thumbnail = request.path_params.get("size") == "thumb"
+    data = await asyncio.to_thread(evidence.read, item, thumbnail=thumbnail)
+    kind = (
+        "image/png"
+        if (item.thumb_name if thumbnail else item.file_name).endswith(".png")
+        else "image/jpeg"
+    )
+    return image_response(data, kind)
+
+
 def routes(c: Console) -> list[BaseRoute]:
     return [
+        Route("/console/evidence/{evidence_id}", c.page(partial(photo, c)), methods=["GET"]),
+        Route(
+            "/console/evidence/{evidence_id}/{size:str}", c.page(partial(photo, c)), methods=["GET"]
+        ),
         Route("/console/returns", c.page(partial(returns_page, c)), methods=["GET"]),
         Route(
             "/console/api/returns/{rma_id}/{op}", c.action(partial(return_op, c)), methods=["POST"]

@@ -10,7 +10,7 @@ reads them directly. `Model.stream` yields text deltas as they come, then exactl
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, Required, TypedDict
@@ -61,6 +61,16 @@ class PassageFact:
 
 
 @dataclass(frozen=True)
+class ImageFact:
+    """A photo the shopper attached for the return under way (already re-encoded, EXIF-free).
+    `read` loads its bytes: only a model that takes images pays for that."""
+
+    id: str
+    content_type: str
+    read: Callable[[], bytes] = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
 class ModelRequest:
     messages: Sequence[Message]
     tools: Sequence[ToolSpec]
@@ -72,6 +82,7 @@ class ModelRequest:
     tone: str
     order_id_pattern: str  # a regular expression that finds the store's order numbers
     now: datetime
+    images: Sequence[ImageFact] = ()  # photos attached and not yet on a return
 
     @property
     def answerable(self) -> bool:

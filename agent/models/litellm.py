@@ -37,6 +37,7 @@ from agent.models.base import (  # noqa: E402
     ToolSpec,
     split_text,
 )
+from agent.models.image_parts import with_image_parts  # noqa: E402
 from agent.turn.prompts import render_system_prompt  # noqa: E402
 
 litellm.suppress_debug_info = True
@@ -76,10 +77,19 @@ class LiteLLMModel:
                 from agent.models.offline import OfflineModel
 
                 return OfflineModel().stream(request)
-            return _stream_one(candidate, messages, tools, self.timeout)
+            shown = with_image_parts(messages, request.images) if sees(candidate) else messages
+            return _stream_one(candidate, shown, tools, self.timeout)
 
         async for item in _with_fallbacks([self.model, *self.fallbacks], attempt, self.retries):
             yield item
+
+
+def sees(model: str) -> bool:
+    """Whether litellm knows `model` to take images (an unknown model is taken not to)."""
+    try:
+        return bool(litellm.supports_vision(model=model))
+    except Exception:
+        return False
 
 
 def tool_dicts(tools: Sequence[ToolSpec]) -> Chat:

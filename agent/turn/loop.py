@@ -8,6 +8,8 @@ live. Both end in `_rounds`, the one loop, readable top to bottom, with the roun
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import logging
 from collections.abc import Sequence
@@ -15,7 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.chat.events import AssistantDelta, AssistantMessage, ConfirmationRequest
-from agent.models.base import ModelError, ModelRequest, ModelTurn, PassageFact, ToolCall
+from agent.models.base import (
+    ImageFact,
+    ModelError,
+    ModelRequest,
+    ModelTurn,
+    PassageFact,
+    ToolCall,
+)
 from agent.turn.citations import extract_citations
 from agent.turn.deps import AgentDeps, Confirm, Conversation, Emit, PassageLike, Record
 from agent.turn.tools import execute, tool_message, tool_specs
@@ -51,6 +60,22 @@ class LateAnswer:
     approved: bool
 
 
+async def _waiting_images(deps: AgentDeps, conv_id: str) -> list[ImageFact]:
+    """The shopper's photos for the return under way (actions/evidence), as model facts."""
+    evidence = getattr(deps.services, "evidence", None)  # tests may run a turn without services
+    if evidence is None:
+        return []
+    try:
+        items = await asyncio.to_thread(evidence.waiting, conv_id)
+    except Exception:  # photos are a nicety for the model; a failed read must not stop the turn
+        log.exception("reading photos of conversation %s failed", conv_id)
+        return []
+    return [
+        ImageFact(i.id, i.content_type, functools.partial(evidence.read, i, thumbnail=False))
+        for i in items
+    ]
+
+
 @dataclass
 class _Turn:
     conv: Conversation
@@ -61,6 +86,7 @@ class _Turn:
     stats: TurnStats
     passages: list[PassageFact] = field(default_factory=list)
     confidence: float = 0.0
+    images: list[ImageFact] = field(default_factory=list)
 
     async def append(self, message: dict[str, Any]) -> None:
         self.conv.history.add(message)
@@ -79,6 +105,7 @@ class _Turn:
         except Exception:
             log.exception("retrieval failed in conversation %s; no passages", self.conv.id)
             self.passages, self.confidence = [], 0.0
+        self.images = await _waiting_images(self.deps, self.conv.id)
 
     def request(self) -> ModelRequest:
         # Built every round: a lookup may have verified the shopper meanwhile.
@@ -95,6 +122,7 @@ class _Turn:
             tone=settings.tone,
             order_id_pattern=settings.order_id_pattern,
             now=settings.clock(),
+            images=tuple(self.images),
         )
 
     async def call_model(self) -> ModelTurn:

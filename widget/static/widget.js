@@ -51,6 +51,9 @@
       leadEmail: "Email", leadInterest: "What would you like to hear about? (optional)",
       leadHint: "e.g. restocks, new mugs", leadSubmit: "Keep me posted", leadSkip: "No thanks",
       leadNeedEmail: "Please enter your email address.", leadThanks: "Thanks! You're on the list.",
+      attach: "Attach a photo", photoAlt: "Your photo", photoSending: "Sending your photo…",
+      photoTooBig: "That photo is over 10 MB; please choose a smaller one.",
+      photoFailed: "That photo couldn't be sent. Please try again.",
       actions: {
         lookup_order: "Looking up your order…",
         check_eligibility: "Checking the return policy…",
@@ -134,6 +137,9 @@
   }
   var ICON_CHAT = ["M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v8a2.5 2.5 0 0 1-2.5 2.5H10l-4.2 3.6A.5.5 0 0 1 5 19.2V16h0a1 1 0 0 1-1-1z"];
   var ICON_CLOSE = ["M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z"];
+  var ICON_CAMERA = ["M9 3 7.2 5H4a2 2 0 0 0-2 2v11a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2V7a2 2 0 0 0-2-2h-3.2L15 3zm3 5a4.5 4.5 0 1 1 0 9 4.5 4.5 0 0 1 0-9zm0 2a2.5 2.5 0 1 0 0 5 2.5 2.5 0 0 0 0-5z"];
+  var PHOTO_TYPES = "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif";
+  var PHOTO_MAX_BYTES = 10 * 1024 * 1024;
   var ICON_SEND = ["M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z"];
   var ICON_DOC = ["M6 2h8l5 5v13a2 2 0 0 1-2 2H6a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2zm7 1.5V8h4.5zM8 12h8v1.5H8zm0 3.5h8V17H8z"];
 
@@ -388,6 +394,7 @@
       status.hidden = true;
 
       var form = panel.appendChild(h("form", "sd-composer"));
+      this._buildAttach(form);
       var input = (this._input = form.appendChild(h("textarea", "sd-input")));
       input.rows = 1;
       input.placeholder = t.placeholder;
@@ -691,6 +698,10 @@
         case "lead_saved":
           this._leadAnswer(ev, true);
           break;
+        case "upload_token":
+          var waiter = (this._tokenWaiters || []).shift();
+          if (waiter) waiter(ev);
+          break;
         case "message_received":
           // Stored for the store's team (a person owns the conversation): no AI reply follows.
           this._endStream();
@@ -745,6 +756,90 @@
       var el = this._bubbleFor("assistant greeting");
       el.appendChild(markdown(this._cfg.greeting || this._t.greeting, { base: this._cfg.base }));
     }
+    // ---- photos: a token over the socket, then one HTTP POST per photo -------------------
+    _buildAttach(form) {
+      var t = this._t;
+      var file = (this._file = form.appendChild(h("input", "sd-file")));
+      file.type = "file";
+      file.accept = PHOTO_TYPES;
+      file.multiple = true;
+      file.hidden = true;
+      file.tabIndex = -1;
+      file.setAttribute("aria-hidden", "true");
+      var attach = (this._attach = form.appendChild(h("button", "sd-attach")));
+      attach.type = "button";
+      attach.setAttribute("aria-label", t.attach);
+      attach.title = t.attach;
+      attach.appendChild(icon(ICON_CAMERA, 20));
+      attach.addEventListener("click", function () {
+        file.click();
+      });
+      file.addEventListener("change", () => {
+        var files = Array.prototype.slice.call(file.files || []);
+        file.value = "";
+        this._sendPhotos(files);
+      });
+    }
+    _uploadToken() {
+      var self = this;
+      return new Promise(function (resolve) {
+        (self._tokenWaiters = self._tokenWaiters || []).push(resolve);
+        if (!self._sendEvent({ type: "upload_request" })) {
+          self._tokenWaiters.pop();
+          resolve(null);
+        }
+      });
+    }
+    async _sendPhotos(files) {
+      var t = this._t;
+      var grant = null;
+      for (var i = 0; i < files.length; i++) {
+        var f = files[i];
+        if (f.size > PHOTO_MAX_BYTES) {
+          this._photoError(t.photoTooBig);
+          continue;
+        }
+        if (!grant || Date.parse(grant.expires_at) - Date.now() < 30000) grant = await this._uploadToken();
+        if (!grant) {
+          this._photoError(t.photoFailed);
+          return;
+        }
+        var pending = this._bubbleFor("user photo");
+        pending.textContent = t.photoSending;
+        var body = new FormData();
+        body.append("photo", f, f.name || "photo");
+        var answer = null;
+        try {
+          var res = await fetch(this._cfg.base + grant.url, {
+            method: "POST",
+            body: body,
+            headers: { Authorization: "Bearer " + grant.token },
+          });
+          answer = await res.json();
+          if (!res.ok) throw answer;
+        } catch (e) {
+          pending.parentNode.remove();
+          this._photoError((e && e.error && e.message) || t.photoFailed);
+          continue;
+        }
+        this._showPhoto(pending, answer);
+        this._announce(answer.message || "");
+      }
+    }
+    _showPhoto(el, photo) {
+      el.textContent = "";
+      var img = el.appendChild(h("img", "sd-thumb"));
+      img.alt = this._t.photoAlt;
+      img.src = this._cfg.base + photo.thumbnail_url;
+      el.dataset.photo = photo.id;
+      this._scroll(true);
+    }
+    _photoError(text) {
+      var el = this._row("notice").appendChild(h("div", "sd-notice sd-photo-error", text));
+      el.setAttribute("role", "alert");
+      this._scroll(true);
+    }
+
     _row(kind) {
       var near = this._nearBottom();
       var row = this._log.appendChild(h("div", "sd-row sd-row-" + kind.split(" ")[0]));

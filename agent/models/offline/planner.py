@@ -20,6 +20,7 @@ from typing import Any
 from agent.models.base import ModelReply, ToolCall
 from agent.models.offline import slots
 from agent.models.offline.mine import LIST_TOOL, SignedIn
+from agent.models.offline.photos import photo_follow_up
 from agent.models.offline.questions import answer_parts, only_questions, split_questions
 from agent.models.offline.routing import (
     ASK_REASON_EXAMPLES,
@@ -48,6 +49,8 @@ class Planner(StatusFlows, SignedIn, Unserved):
     def reply(self) -> ModelReply:
         if not self.conv.user_turns:
             return self.say(self.greeting())
+        if (follow_up := photo_follow_up(self)) is not None:
+            return follow_up
         offered = self.conv.previous_assistant_text()
         answer = slots.leading_answer(self.text)  # "yes, go ahead and …" answers the offer too
         if answer is not None:
