@@ -52,8 +52,7 @@ class EvidencePhotos:
 
 def photos_required(policy: Policy, reason: str) -> bool:
     """Whether the policy wants photos for this reason (`evidence_required_reasons`)."""
-    wanted = getattr(policy.returns, "evidence_required_reasons", None) or ()
-    return reason in {str(r) for r in wanted}
+    return reason in {str(r) for r in policy.returns.evidence_required_reasons}
 
 
 def photos_offered(policy: Policy, reason: str) -> bool:
