@@ -49,6 +49,10 @@ class RemoteVectorStore(VectorStore):
             metadata={"model": "all-MiniLM-L6-v2"},
         )
 
+    def heartbeat(self) -> None:
+        """Raises when the Chroma server does not answer (the readiness check)."""
+        self._client.heartbeat()
+
 
 class IndexLock(Protocol):
     def hold(self) -> contextlib.AbstractContextManager[None]:

@@ -10,6 +10,7 @@ import time
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 
@@ -65,6 +66,8 @@ async def test_a_knowledge_edit_saved_on_b_is_answered_from_a(
             try:
                 kb_a, kb_b = a.app.state.kb, b.app.state.kb
                 assert len(kb_a) == len(kb_b) > 0  # B loaded what A indexed, from the server
+                ready = httpx.get(f"{a.http_url}/readyz", timeout=30).json()
+                assert ready["checks"]["chroma server"] == {"ok": True, "detail": "answers"}
                 before = kb_a.search("how many Kiln Points for a discount", k=1)
                 assert "Kiln Points" not in before.passages[0].text
 

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from agent.app.state import AppState
+from knowledge.remote import RemoteVectorStore
 
 CHECK_SECONDS = 2.0  # each dependency answers within this, or counts as down
 
@@ -87,6 +88,14 @@ def _knowledge(state: AppState) -> Callable[[], Awaitable[str]]:
     return probe
 
 
+def _chroma(store: RemoteVectorStore) -> Callable[[], Awaitable[str]]:
+    async def probe() -> str:
+        await asyncio.to_thread(store.heartbeat)
+        return "answers"
+
+    return probe
+
+
 async def readiness(state: AppState) -> list[Check]:
     probes: list[tuple[str, Callable[[], Awaitable[str]]]] = [
         ("conversations database", _select_one(state.conversations.engine)),
@@ -95,6 +104,9 @@ async def readiness(state: AppState) -> list[Check]:
     ]
     if state.settings.redis_url is not None:
         probes.append(("redis", _redis(state.settings.redis_url.get_secret_value())))
+    store = getattr(state.kb, "store", None)
+    if isinstance(store, RemoteVectorStore):
+        probes.append(("chroma server", _chroma(store)))
     checks = list(await asyncio.gather(*(_bounded(name, probe) for name, probe in probes)))
     if not state.ready:
         checks.append(Check("app", False, "starting up or shutting down"))

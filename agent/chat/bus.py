@@ -106,6 +106,7 @@ class RedisBus:
         self._outgoing: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._subscribed = asyncio.Event()
+        self._tried = asyncio.Event()  # the first subscription attempt has succeeded or failed
         # Our own echoes are recognised by their first bytes, before any JSON is parsed.
         self._own = json.dumps({"from": self.replica}, separators=(",", ":"))[:-1].encode()
 
@@ -126,8 +127,12 @@ class RedisBus:
             asyncio.create_task(self._listen(), name="bus-listen"),
         ]
         # Subscribed before the replica serves anyone: nothing published after start is missed.
-        async with asyncio.timeout(10):
-            await self._subscribed.wait()
+        # With Redis away it serves alone meanwhile (/readyz says not ready) and keeps retrying.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(10):
+                await self._tried.wait()
+        if not self._subscribed.is_set():
+            log.warning("Redis does not answer: this replica hears no other until it does")
 
     async def stop(self) -> None:
         await self.flush()
@@ -164,12 +169,16 @@ class RedisBus:
                 async with self.redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.psubscribe(self.prefix + "*")
                     self._subscribed.set()
+                    self._tried.set()
                     async for message in pubsub.listen():
                         await self._receive(message)
             except asyncio.CancelledError:
                 raise
             except Exception:  # reconnect: a replica that cannot hear the others says so
-                log.exception("bus subscription lost; reconnecting")
+                (log.warning if self._tried.is_set() else log.exception)(
+                    "bus subscription lost; reconnecting"
+                )
+                self._tried.set()
                 await asyncio.sleep(1.0)
 
     async def _receive(self, message: dict[str, Any]) -> None:

@@ -62,8 +62,7 @@ class Planner(StatusFlows, SignedIn, Unserved):
                 if answer == "yes":
                     return self.person()
                 return self.say("Alright. What else can I help with?")
-        unserved = self.unserved_reply()
-        if unserved is not None:
+        if (unserved := self.unserved_reply()) is not None:
             return self.say(unserved)
         intent = classify(self.text, self.tools, self.order_re)
         if intent in ("yes", "no"):
