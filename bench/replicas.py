@@ -150,6 +150,24 @@ async def bus_latency(url_a: str, url_b: str, turns: int = 200) -> list[float]:
     return deltas
 
 
+def shared_counters(database_url: str, redis_url: str) -> tuple[int, int]:
+    """Commands Redis has processed and transactions PostgreSQL has committed so far: what one
+    turn costs the shared services, for projecting more replicas."""
+    import redis
+    import sqlalchemy as sa
+
+    client = redis.Redis.from_url(redis_url)
+    commands = int(client.info("stats")["total_commands_processed"])
+    client.close()
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        commits = conn.execute(
+            sa.text("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+        ).scalar_one()
+    engine.dispose()
+    return commands, int(commits)
+
+
 def measure(
     setup: str, replicas: int, redis_url: str, args: argparse.Namespace, limits: str = ""
 ) -> dict:
@@ -171,8 +189,14 @@ def measure(
             pids = [p.pid for p, _ in servers]
             asyncio.run(closed_loop(urls, 4, 2.0))  # warm-up
             cpu0 = sum(cpu_seconds(p) for p in pids)
+            redis0, pg0 = shared_counters(args.database, args.redis)
             result = asyncio.run(closed_loop(urls, args.clients, args.duration))
-            result["cpu"] = (sum(cpu_seconds(p) for p in pids) - cpu0) / max(1, result["turns"])
+            turns = max(1, result["turns"])
+            result["cpu"] = (sum(cpu_seconds(p) for p in pids) - cpu0) / turns
+            redis1, pg1 = shared_counters(args.database, args.redis)
+            # Machine-wide counters: other work on this Redis/PostgreSQL counts too (quiet machine).
+            result["redis_ops"] = (redis1 - redis0) / turns
+            result["pg_commits"] = (pg1 - pg0) / turns
             result["bus"] = asyncio.run(bus_latency(urls[0], urls[-1])) if replicas > 1 else []
     finally:
         for proc, _ in servers:
@@ -194,12 +218,15 @@ def measure(
 
 def report(results: list[dict], args: argparse.Namespace) -> None:
     print(f"\nclosed loop, {args.clients} conversations, {args.duration:.0f} s each")
-    print(f"{'set-up':<46}{'turns/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/turn':>13}")
+    print(
+        f"{'set-up':<46}{'turns/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/turn':>13}"
+        f"{'Redis cmds/turn':>17}{'PG commits/turn':>17}"
+    )
     for r in results:
         lat = [x * 1000 for x in r["lat"]]
         print(
             f"{r['setup']:<46}{r['rate']:>9.1f}{pct(lat, 50):>9.1f}{pct(lat, 99):>9.1f}"
-            f"{r['cpu'] * 1000:>13.2f}"
+            f"{r['cpu'] * 1000:>13.2f}{r['redis_ops']:>17.1f}{r['pg_commits']:>17.1f}"
         )
     local, bus_only, on_redis = (pct([x * 1000 for x in r["lat"]], 50) for r in results[:3])
     print(
