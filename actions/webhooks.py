@@ -17,14 +17,13 @@ redeliver a delivery (actions/webhook_admin.py).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
 import secrets
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -32,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from actions import webhook_admin
+from actions.sender_loop import SenderLoop, seconds_to_next_due
 from actions.store.models import WebhookAttemptRow, WebhookDeliveryRow, WebhookSubscriptionRow
 from actions.store.orders import OrderStore
 from actions.webhook_signing import new_secret, sign, signed_headers, verify
@@ -75,9 +75,7 @@ class WebhookService:
         # Jitter only spreads retries out; tests pass a seeded generator to know the schedule.
         self.rng = rng or random.Random()
         self._transport = transport
-        self._task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._wakeup: asyncio.Event | None = None
+        self._sender = SenderLoop("webhooks", self.deliver_due, self._seconds_to_next_due)
         self._client: httpx.AsyncClient | None = None
 
     # Subscriptions ----------------------------------------------------------------------
@@ -160,57 +158,23 @@ class WebhookService:
     # Sender -----------------------------------------------------------------------------
     def wake(self) -> None:
         """Thread-safe nudge: something was enqueued, send now rather than at the next poll."""
-        loop, event = self._loop, self._wakeup
-        if loop is not None and event is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(event.set)
+        self._sender.wake()
 
     async def start(self) -> None:
-        if self._task is not None:
+        if self._sender.running:
             return
-        self._loop = asyncio.get_running_loop()
-        self._wakeup = asyncio.Event()
         self._client = httpx.AsyncClient(timeout=self.timeout, transport=self._transport)
-        self._task = asyncio.create_task(self._run(), name="shopdesk-webhooks")
+        await self._sender.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._sender.stop()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
-        self._loop = self._wakeup = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                sent = await self.run_once()
-            except Exception:  # keep the sender alive; the database may be briefly unavailable
-                log.exception("webhook sender pass failed")
-                sent = 0
-            if sent:
-                continue
-            assert self._wakeup is not None
-            wait = await asyncio.to_thread(self._seconds_to_next_due)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=wait)
-            self._wakeup.clear()
 
     def _seconds_to_next_due(self) -> float:
         with self.store.reading() as s:
-            nxt = s.scalar(
-                sa.select(sa.func.min(WebhookDeliveryRow.next_attempt_at)).where(
-                    WebhookDeliveryRow.status == "pending"
-                )
-            )
-        if nxt is None:
-            return self.poll_interval
-        if nxt.tzinfo is None:
-            nxt = nxt.replace(tzinfo=UTC)
-        return max(0.01, min(self.poll_interval, (nxt - self.clock()).total_seconds()))
+            return seconds_to_next_due(s, WebhookDeliveryRow, self.poll_interval, self.clock())
 
     async def run_once(self) -> int:
         return await self.deliver_due()

@@ -13,13 +13,12 @@ the console shows on the return. Due times come from the product's clock: tests 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email
 import email.policy
 import logging
 import secrets
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,7 @@ from actions.email.events import SECRET_KEYS, EmailEvent
 from actions.email.messages import OutboxMessage, message_record, return_events
 from actions.email.render import Attachment, build_message, render_subject
 from actions.email.transport import Bounced, TemporaryFailure, Transport, Withdrawn
+from actions.sender_loop import SenderLoop, seconds_to_next_due
 from actions.store.models import EmailMessageRow
 from actions.store.orders import OrderStore
 
@@ -58,9 +58,7 @@ class EmailOutbox:
         self.clock, self.labels = clock, labels
         # How a return goes back under the policy (the workflow's, set by build_services).
         self.method_of: Callable[[Session, ReturnAuthorization], str | None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._wakeup: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._sender = SenderLoop("email", self.deliver_due, self._seconds_to_next_due)
 
     # Enqueue (inside the caller's transaction) ------------------------------------------------
     def enqueue(
@@ -184,53 +182,17 @@ class EmailOutbox:
     # Sender ---------------------------------------------------------------------------------------
     def wake(self) -> None:
         """Thread-safe nudge: something was queued, send now rather than at the next poll."""
-        loop, event = self._loop, self._wakeup
-        if loop is not None and event is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(event.set)
+        self._sender.wake()
 
     async def start(self) -> None:
-        if self._task is not None:
-            return
-        self._loop = asyncio.get_running_loop()
-        self._wakeup = asyncio.Event()
-        self._task = asyncio.create_task(self._run(), name="shopdesk-email")
+        await self._sender.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._loop = self._wakeup = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                sent = await self.deliver_due()
-            except Exception:  # keep the sender alive; the database may be briefly unavailable
-                log.exception("email sender pass failed")
-                sent = 0
-            if sent:
-                continue
-            assert self._wakeup is not None
-            wait = await asyncio.to_thread(self._seconds_to_next_due)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=wait)
-            self._wakeup.clear()
+        await self._sender.stop()
 
     def _seconds_to_next_due(self) -> float:
         with self.store.reading() as s:
-            nxt = s.scalar(
-                sa.select(sa.func.min(EmailMessageRow.next_attempt_at)).where(
-                    EmailMessageRow.status == "pending"
-                )
-            )
-        poll = self.config.poll_interval
-        if nxt is None:
-            return poll
-        nxt = nxt if nxt.tzinfo is not None else nxt.replace(tzinfo=UTC)
-        return max(0.01, min(poll, (nxt - self.clock()).total_seconds()))
+            return seconds_to_next_due(s, EmailMessageRow, self.config.poll_interval, self.clock())
 
     async def deliver_due(self) -> int:
         """Attempt every message that is due once; returns how many were attempted."""
