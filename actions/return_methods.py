@@ -12,8 +12,14 @@ it is rarely worth sending back; the category's method; the reason's method; the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from actions.policy import Policy
+    from actions.records import OrderLine
+    from actions.store.rma import ReturnAuthorization
 
 
 class ReturnMethod(StrEnum):
@@ -69,6 +75,21 @@ def main_method(methods: Iterable[ReturnMethod]) -> ReturnMethod:
         if method in found:
             return method
     return M.KEEP_IT
+
+
+def return_method_of(
+    rma: ReturnAuthorization, line_of: Callable[[str], OrderLine | None], policy: Policy
+) -> ReturnMethod:
+    """How this return goes back: each line's method under the policy (`line_of` finds the
+    order's line by SKU), as recorded on the line, then the one the shopper is told."""
+    from actions.policy import line_method  # the policy engine imports this module
+
+    methods = []
+    for line in rma.lines:
+        item = line_of(line.sku)
+        computed = line_method(item, rma.reason, policy.returns) if item else None
+        methods.append(stored_method(computed, line.return_shipping_required))
+    return main_method(methods)
 
 
 # Words ------------------------------------------------------------------------------------------

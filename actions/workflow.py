@@ -31,9 +31,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from actions.ledger import PaymentGateway, RefundRecord, RefundRequest
-from actions.policy import line_method
 from actions.records import Order, OrderLine
-from actions.return_methods import COLLECTED, ReturnMethod, main_method, stored_method
+from actions.return_methods import COLLECTED, ReturnMethod, return_method_of
 from actions.return_status import STATUSES, TRANSITIONS, ReturnStatus
 from actions.store import returns as rows
 from actions.store.models import OrderLineRow, OrderRow, ReturnAuthorizationRow
@@ -280,12 +279,7 @@ class ReturnsWorkflow:
             return None
         query = sa.select(OrderLineRow).where(OrderLineRow.order_id == record.order_id)
         items = {r.sku: OrderLine(r.sku, r.name, r.category, r.quantity, r.unit_price, tuple(r.tags or ())) for r in s.scalars(query)}  # fmt: skip
-        methods = []
-        for line in record.lines:
-            item = items.get(line.sku)
-            computed = line_method(item, record.reason, self.policy.returns) if item else None
-            methods.append(stored_method(computed, line.return_shipping_required))
-        return main_method(methods)
+        return return_method_of(record, items.get, self.policy)
 
     # Webhooks ---------------------------------------------------------------------------
     # The email outbox (actions/email), set by build_services: each step's emails are queued in

@@ -17,10 +17,11 @@ from pydantic import BaseModel, Field
 from actions import wording
 from actions.builtin._common import ORDER_NOT_FOUND, blocking, join_words
 from actions.context import ActionContext, ActionError, ActionResult
-from actions.policy import Policy, format_date, format_money, line_method, local_date, money
+from actions.policy import Policy, format_date, format_money, local_date, money
 from actions.records import Order
 from actions.registry import action
-from actions.return_methods import APPROVED_NEXT, ReturnMethod, main_method, stored_method
+from actions.return_methods import APPROVED_NEXT, ReturnMethod
+from actions.return_methods import return_method_of as methods_of_lines
 from actions.return_status import ReturnStatus
 from actions.store.rma import ReturnAuthorization
 
@@ -71,12 +72,7 @@ class ReturnStatusResult(ActionResult):
 # Describing one return (pure) -------------------------------------------------------------------
 def return_method_of(rma: ReturnAuthorization, order: Order | None, policy: Policy) -> ReturnMethod:
     """How this return goes back: each line's method under the policy, as recorded on the line."""
-    methods = []
-    for line in rma.lines:
-        item = order.line(line.sku) if order else None
-        computed = line_method(item, rma.reason, policy.returns) if item else None
-        methods.append(stored_method(computed, line.return_shipping_required))
-    return main_method(methods)
+    return methods_of_lines(rma, order.line if order else (lambda sku: None), policy)
 
 
 def _rejection_reason(rma: ReturnAuthorization) -> str | None:
