@@ -250,7 +250,7 @@ def wait_until(page: Any, check: Callable[[], bool], timeout: float = 20.0, what
 COUNT_SOCKETS = """(() => {
   const Base = window.WebSocket;
   const schedule = window.setTimeout;
-  window.__sockets = {opened: 0, closed: 0, delays: []};
+  window.__sockets = {opened: 0, closed: 0, overlaps: 0, delays: []};
   window.setTimeout = function (fn, ms, ...rest) {
     window.__sockets.delays.push(Number(ms) || 0);
     return schedule.call(this, fn, ms, ...rest);
@@ -258,6 +258,7 @@ COUNT_SOCKETS = """(() => {
   window.WebSocket = class extends Base {
     constructor(...args) {
       super(...args);
+      if (window.__sockets.opened > window.__sockets.closed) window.__sockets.overlaps += 1;
       window.__sockets.opened += 1;
       this.addEventListener("close", () => { window.__sockets.closed += 1; });
     }
@@ -270,6 +271,19 @@ def run_timers_then_count_sockets(page: Any, closes: int, ms: int = 60_000) -> i
     the page's fake clock (a reconnect's backoff is at most 8 s), and return the sockets opened."""
     page.wait_for_function(f"() => window.__sockets.closed >= {closes}")
     page.clock.run_for(ms)
+    return int(page.evaluate("window.__sockets.opened"))
+
+
+def run_timers_until_sockets(
+    page: Any, opened: int, step_ms: int = 250, limit_ms: int = 60_000
+) -> int:
+    """Advance the page's fake clock in small steps until it has opened `opened` sockets (or
+    `limit_ms` ran out), and return the sockets opened. Small steps keep a close that arrives in real
+    time during the advance from letting a second backoff run out in the same step."""
+    for _ in range(limit_ms // step_ms):
+        if int(page.evaluate("window.__sockets.opened")) >= opened:
+            break
+        page.clock.run_for(step_ms)
     return int(page.evaluate("window.__sockets.opened"))
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from browser import COUNT_SOCKETS, W, run_timers_then_count_sockets
+from browser import COUNT_SOCKETS, W, run_timers_then_count_sockets, run_timers_until_sockets
 
 from widget.pages import load_assets
 
@@ -274,7 +274,10 @@ def test_reconnects_with_backoff_and_rerenders_without_duplicates(
     chat.accept = False
     chat.connections[-1].close(code=1012, reason="restart")
     for attempt in (2, 3, 4):  # each refused attempt is followed by one more, after its backoff
-        assert run_timers_then_count_sockets(page, closes=attempt - 1) == attempt
+        page.wait_for_function(f"() => window.__sockets.closed >= {attempt - 1}")
+        assert run_timers_until_sockets(page, opened=attempt) == attempt
+    # Never two sockets at once: each attempt waits for the previous one to close.
+    assert page.evaluate("window.__sockets.overlaps") == 0
     backoffs = [ms for ms in page.evaluate("window.__sockets.delays") if ms >= 100][:3]
     assert backoffs[1] > backoffs[0] * 1.3 and backoffs[2] > backoffs[1] * 1.3, backoffs
     assert page.locator(f"{W} .sd-send").is_disabled()
