@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 from agent.chat.bus import Bus, Payload
 from agent.chat.events import ErrorEvent, ServerEvent
 from agent.chat.live_session import Session
+from agent.chat.refusals import is_refusal
 from agent.chat.turn_locks import Lease, TurnLocks
-from agent.chat.turn_runs import is_refusal
 
 if TYPE_CHECKING:
     from agent.chat.sessions import SessionManager

@@ -27,10 +27,11 @@ from agent.chat.events import ConfirmationRequest, ErrorEvent, Handoff, ServerEv
 from agent.chat.events import Session as SessionEvent
 from agent.chat.faults import ANSWER_NOT_SAVED, INTERNAL_ERROR, SAVED_INTERNAL_ERROR, AnswerNotSaved
 from agent.chat.live_session import Send, Session, SessionInbox, TypedCode
+from agent.chat.refusals import is_refusal
 from agent.chat.replicas import Replicas
 from agent.chat.resume import order_data_actions, settle_verification
 from agent.chat.turn_locks import LocalTurnLocks
-from agent.chat.turn_runs import TurnRun, is_refusal, new_turn, request_of, resumed_turn
+from agent.chat.turn_runs import TurnRun, new_turn, request_of, resumed_turn
 from agent.store.conversations import ConversationStore, PendingConfirmation
 from agent.turn.deps import AgentDeps, Conversation
 from agent.turn.history import History

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
 
@@ -57,18 +56,4 @@ def request_of(pending: PendingConfirmation) -> ConfirmationRequest:
     )
 
 
-# A short message that only refuses: "no", "nope, not now", "cancel", "don't".
-REFUSAL_RE = re.compile(
-    r"^\s*(?:no+|nope|nah|not now|not yet|not today|cancel(?: it| that)?|don'?t|do not|stop|"
-    r"never ?mind|no thanks?|no thank you|i'?ve changed my mind|decline)"
-    r"(?:[\s,.!]+(?:no|nope|thanks?|thank you|not now|cancel(?: it| that)?|please|"
-    r"don'?t|do not|stop|never ?mind))*[\s.!]*$",
-    re.I,
-)
-
-
-def is_refusal(text: str) -> bool:
-    return len(text) <= 60 and REFUSAL_RE.match(text.replace("’", "'")) is not None
-
-
-__all__ = ["TurnRun", "is_refusal", "new_turn", "observed_turn", "request_of", "resumed_turn"]
+__all__ = ["TurnRun", "new_turn", "observed_turn", "request_of", "resumed_turn"]
