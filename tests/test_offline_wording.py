@@ -9,7 +9,7 @@ from actions.builtin.my_orders import list_my_orders
 from actions.context import ActionContext, ActionError
 from agent.models.base import ToolSpec
 from agent.models.offline import OfflineModel, slots
-from agent.models.offline.questions import split_questions
+from agent.models.questions import split_questions
 from agent.models.offline.routing import OFFER_PERSON, mend_typos
 from agent.models.offline.unserved import Unserved
 from tests.test_offline import TOOLS, request

@@ -51,6 +51,15 @@ class ToolSpec:
 
 
 @dataclass(frozen=True)
+class QuestionFact:
+    """One question of a message that asks several, and the passages found for it."""
+
+    text: str
+    passages: tuple[int, ...]  # 0-based positions in ModelRequest.passages, best first
+    confidence: float  # how well they match this question (against ModelRequest.threshold)
+
+
+@dataclass(frozen=True)
 class PassageFact:
     """A retrieved passage; the model cites it as [n], n its 1-based position."""
 
@@ -83,6 +92,9 @@ class ModelRequest:
     order_id_pattern: str  # a regular expression that finds the store's order numbers
     now: datetime
     images: Sequence[ImageFact] = ()  # photos attached and not yet on a return
+    # The latest message's questions when it asks several (agent/models/questions.py), each with
+    # the positions in `passages` retrieved for it; empty when it asks one thing.
+    questions: Sequence[QuestionFact] = ()
 
     @property
     def answerable(self) -> bool:

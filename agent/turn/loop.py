@@ -23,10 +23,12 @@ from agent.models.base import (
     ModelRequest,
     ModelTurn,
     PassageFact,
+    QuestionFact,
     ToolCall,
 )
 from agent.turn.citations import extract_citations
 from agent.turn.deps import AgentDeps, Confirm, Conversation, Emit, PassageLike, Record
+from agent.turn.retrieval import retrieve_for
 from agent.turn.tools import execute, tool_message, tool_specs
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,7 @@ class _Turn:
     passages: list[PassageFact] = field(default_factory=list)
     confidence: float = 0.0
     images: list[ImageFact] = field(default_factory=list)
+    questions: list[QuestionFact] = field(default_factory=list)
 
     async def append(self, message: dict[str, Any]) -> None:
         self.conv.history.add(message)
@@ -97,14 +100,10 @@ class _Turn:
         # down with it: answer with no passages (confidence 0, so policy questions get "I don't
         # know" rather than a guess).
         try:
-            found = await self.deps.kb.asearch(text, k=5)
-            self.passages = [
-                PassageFact(p.source, p.heading, p.text, float(p.score)) for p in found.passages
-            ]
-            self.confidence = float(found.confidence)
+            self.passages, self.confidence, self.questions = await retrieve_for(self.deps.kb, text)
         except Exception:
             log.exception("retrieval failed in conversation %s; no passages", self.conv.id)
-            self.passages, self.confidence = [], 0.0
+            self.passages, self.confidence, self.questions = [], 0.0, []
         self.images = await _waiting_images(self.deps, self.conv.id)
 
     def request(self) -> ModelRequest:
@@ -123,6 +122,7 @@ class _Turn:
             order_id_pattern=settings.order_id_pattern,
             now=settings.clock(),
             images=tuple(self.images),
+            questions=tuple(self.questions),
         )
 
     async def call_model(self) -> ModelTurn:

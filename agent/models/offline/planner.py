@@ -21,7 +21,7 @@ from agent.models.base import ModelReply, ToolCall
 from agent.models.offline import slots
 from agent.models.offline.mine import LIST_TOOL, SignedIn
 from agent.models.offline.photos import photo_follow_up
-from agent.models.offline.questions import answer_parts, only_questions, split_questions
+from agent.models.offline.questions import answer_parts
 from agent.models.offline.routing import (
     ASK_REASON_EXAMPLES,
     FLOWS,
@@ -36,6 +36,7 @@ from agent.models.offline.routing import (
 from agent.models.offline.state import ToolOutcome
 from agent.models.offline.status import StatusFlows
 from agent.models.offline.unserved import Unserved
+from agent.models.questions import only_questions
 
 # Reasons that are the shopper's choice, not a fault: a refusal for one of these may not be final.
 BUYER_REASONS = frozenset({"changed_mind", "wrong_size", "no_longer_needed", "ordered_by_mistake"})
@@ -172,9 +173,8 @@ class Planner(StatusFlows, SignedIn, Unserved):
         if not facts.answerable:
             return f"I'm sorry, I don't know that, and I'd rather not guess. {OFFER_PERSON}"
         question = self.text
-        parts = split_questions(question)
-        if len(parts) > 1:  # each question its own passage and citation
-            return answer_parts(parts, facts.passages)
+        if len(facts.questions) > 1:  # each question its own passage and citation
+            return answer_parts(facts.questions, facts.passages, facts.threshold)
         rank, passage = max(
             enumerate(facts.passages),
             key=lambda pair: (self.passage_score(question, pair[1], pair[0]), -pair[0]),

@@ -1,70 +1,46 @@
-"""Several questions in one message ("do you ship to canada? and how long do refunds take?"):
-split into their parts, so that each part gets the passage that fits it best, quoted and cited.
-
-A part is a sentence ending in "?", or a clause joined by "and"/"also"/"plus" that starts a new
-question of its own ("…, and does the refund go back to my card?"). A clause that does not start
-a question ("the mug and the plates") is never split off.
-"""
+"""Answering several questions in one message: each part (as the turn split it:
+agent/models/questions.py) quoted from the passage that fits it best, and cited."""
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from itertools import permutations
 
-from agent.models.base import PassageFact
+from agent.models.base import PassageFact, QuestionFact
 from agent.models.offline import slots
 
-ASKS = (
-    r"(?:do|does|did|can|could|how|what|what's|whats|where|when|is|are|will|would|which|who|why|"
-    r"should|may|if|any|u)"
-)
-# "? and how…", ", and does…", ". Also, do…", "plus can…": the start of another question.
-JOIN_RE = re.compile(
-    rf"(?:[?.!;]+\s*|,\s*|\s+)(?:(?:and|also|plus|oh and|and also)\s*,?\s+)(?={ASKS}\b)"
-    rf"|[?.!;]+\s+(?=(?:also\s*,?\s+)?{ASKS}\b)",
-    re.I,
-)
-QUESTION_RE = re.compile(rf"^\s*{ASKS}\b", re.I)
-MAX_PARTS = 3  # a message of many questions is answered for its first three
+OWN_BONUS = 0.3
 
 
-LEAD_RE = re.compile(r"^\s*(?:and|also|plus|oh and|and also)\b\s*,?\s*", re.I)
+def own_bonus(question: QuestionFact, n: int) -> float:
+    return OWN_BONUS / (1 + question.passages.index(n)) if n in question.passages else 0.0
 
 
-def split_questions(text: str) -> list[str]:
-    """The questions in `text`, in order; one item when it asks one thing."""
-    parts: list[str] = []
-    for sentence in re.split(r"(?<=\?)\s+", text):  # every "?" ends a question
-        sentence = LEAD_RE.sub("", sentence)
-        parts += [p.strip(" ,.;") for p in JOIN_RE.split(sentence) if p.strip(" ,.;?")]
-    meaningful = [p for p in parts if len(slots.content_terms(p)) >= 1]
-    if len(meaningful) < 2:
-        return [text]
-    return meaningful[:MAX_PARTS]
-
-
-def only_questions(text: str) -> bool:
-    """Several parts, each one a question ("how do I print the label, and where do I drop it
-    off?"): the shopper asks how things work, not for an action on an order."""
-    parts = split_questions(text)
-    return len(parts) > 1 and all(p.endswith("?") or QUESTION_RE.match(p) for p in parts)
-
-
-def answer_parts(parts: list[str], passages: Sequence[PassageFact]) -> str:
-    """Each part answered by its own passage, quoted and cited [n]: the passages go to the parts
-    so that together they fit best (two parts never share one passage when another fits)."""
-    fits = [[part_fit(part, p, passages) for p in passages] for part in parts]
-    best: tuple[float, tuple[int, ...]] = (-1.0, ())
-    for chosen in permutations(range(len(passages)), min(len(parts), len(passages))):
+def answer_parts(
+    questions: Sequence[QuestionFact], passages: Sequence[PassageFact], threshold: float
+) -> str:
+    """Each question answered by a passage found for it, quoted and cited [n]: the passages go to
+    the questions so that together they fit best (two never share one when another fits). A
+    question nothing answers is named, not guessed at."""
+    answerable = [q for q in questions if q.confidence >= threshold and q.passages]
+    unknown = [q.text.rstrip("?") for q in questions if q not in answerable]
+    # Any passage may answer any question (its own search can rank a near miss first), but the
+    # ones found for it count more, its best the most: that search read the whole question.
+    fits = [
+        [part_fit(q.text, p, passages) + own_bonus(q, n) for n, p in enumerate(passages)]
+        for q in answerable
+    ]
+    best: tuple[float, tuple[int, ...]] = (-1e9, ())
+    for chosen in permutations(range(len(passages)), min(len(answerable), len(passages))):
         total = sum(fits[i][n] for i, n in enumerate(chosen))
         if total > best[0]:
             best = (total, chosen)
     answers = [
-        f"{slots.best_sentences(part, passages[n].text)} [{n + 1}]"
-        for part, n in zip(parts, best[1], strict=False)
+        f"{slots.best_sentences(q.text, passages[n].text)} [{n + 1}]"
+        for q, n in zip(answerable, best[1], strict=False)
     ]
+    answers += [f"I'm sorry, I don't know the answer to \u201c{text}\u201d." for text in unknown]
     return " ".join(answers)
 
 

@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass
 
 from agent.models.offline.memory import Memory
-from agent.models.offline.questions import only_questions
 from agent.models.offline.routing import OFFER_PERSON
 from agent.models.offline.slots import find_emails
+from agent.models.questions import only_questions
 
 _ORDER_DETAILS = (
     r"(?:order|address|e-?mail|name|engrav\w*|delivery|shipping|street|details|phone|postcode|"

@@ -32,6 +32,8 @@ def render_system_prompt(request: ModelRequest) -> str:
         tone=request.tone,
         passages=request.passages,
         answerable=request.answerable,
+        questions=request.questions,
+        threshold=request.threshold,
         customer_email=request.customer_email,
         order_id_pattern=request.order_id_pattern,
         today=request.now.date().isoformat(),
