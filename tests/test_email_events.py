@@ -236,3 +236,29 @@ def test_without_a_fulfilment_address_only_the_shopper_is_emailed(
         assert [str(m["To"]) for m in sink.messages] == [MAYA]
     finally:
         svc.close()
+
+
+def test_a_return_received_while_its_label_was_being_made_is_emailed_without_a_label(
+    svc: ActionServices, smtp: tuple[Sink, str]
+) -> None:
+    from actions.email.labels import ReturnLabels
+
+    sink, _url = smtp
+    rma = new_return(svc, "WK-1001", "CER-MUG-SAGE", "changed_mind")
+    carrier = svc.carrier
+
+    class SlowCarrier:
+        """The carrier answers after staff have already marked the parcel received."""
+
+        def create_label(self, record, order):  # type: ignore[no-untyped-def]
+            label = carrier.create_label(record, order)
+            svc.workflow.transition(record.id, "item_received")
+            return label
+
+        def label_bytes(self, name: str) -> bytes | None:
+            return carrier.label_bytes(name)
+
+    labels = ReturnLabels(svc.workflow, SlowCarrier(), svc.store)  # type: ignore[arg-type]
+    assert labels(rma.id) is None
+    after = svc.workflow.get(rma.id)
+    assert after is not None and after.status == "item_received" and after.label is None

@@ -12,7 +12,7 @@ from actions.email.transport import Withdrawn
 from actions.return_methods import ReturnMethod
 from actions.return_status import ReturnStatus
 from actions.store.orders import OrderStore
-from actions.workflow import ReturnsWorkflow
+from actions.workflow import ReturnsWorkflow, WorkflowError
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,15 @@ class ReturnLabels:
             if order is None:
                 return None
             label = self.carrier.create_label(rma, order)
-            rma = self.workflow.attach_label(rma.id, label)  # a label made meanwhile wins
+            try:
+                rma = self.workflow.attach_label(rma.id, label)  # a label made meanwhile wins
+            except WorkflowError:
+                # The return moved on while the carrier worked (the parcel is already back, say):
+                # the email goes without a label rather than failing until it gives up.
+                moved = self.workflow.get(rma.id)
+                if moved is None:
+                    return None
+                rma = moved
         if rma.label is None:
             return None
         name = PurePosixPath(urlsplit(rma.label.url).path).name
