@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from agent.models.offline.item_terms import mend_terms
 from agent.models.offline.order_ids import (
     EMAIL_RE,
     OrderShape,
@@ -196,6 +197,13 @@ def described_terms(text: str) -> set[str]:
     return terms
 
 
+def item_terms(text: str, items: Iterable[dict[str, Any]]) -> set[str]:
+    """The text's words for pieces, a misspelt one also read as the order line's word it is
+    closest to ("the prnit" → print)."""
+    names = [content_terms(str(item.get("name", ""))) for item in items]
+    return mend_terms(described_terms(text), set().union(*names))
+
+
 def plain_wanted(text: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Of the lines the text names equally, the plain (not personalised) ones, if it says so."""
     if not re.search(r"\b(?:plain|normal|regular|ordinary|unengraved)\b", text, re.I):
@@ -210,7 +218,8 @@ def match_item(text: str, items: Iterable[dict[str, Any]]) -> dict[str, Any] | N
     Scores each line by shared (stemmed) words with its name and category; a sku match wins.
     Ties between lines mean the text is ambiguous: None, so the caller asks."""
     lowered = text.lower()
-    terms = described_terms(text)
+    items = list(items)
+    terms = item_terms(text, items)
     best: list[tuple[float, dict[str, Any]]] = []
     for item in items:
         sku = str(item.get("sku", ""))
@@ -249,7 +258,7 @@ def match_items(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, An
     ]
     if by_sku:
         return by_sku
-    terms = described_terms(text)
+    terms = item_terms(text, items)
     names = [content_terms(str(item.get("name", ""))) for item in items]
     picked = []
     for index, item in enumerate(items):
