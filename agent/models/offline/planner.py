@@ -19,6 +19,7 @@ from typing import Any
 
 from agent.models.base import ModelReply, ToolCall
 from agent.models.offline import slots
+from agent.models.offline.abstain import abstain
 from agent.models.offline.mine import LIST_TOOL, SignedIn
 from agent.models.offline.photos import photo_follow_up
 from agent.models.offline.questions import answer_parts, only_questions, split_questions
@@ -105,7 +106,7 @@ class Planner(StatusFlows, SignedIn, Unserved):
             return self.say("You're welcome! Is there anything else I can help with?")
         if intent == "no":
             return self.say("No problem. Is there anything else I can help with?")
-        return self.say(self.answer_question())
+        return self.answer_question()
 
     # Replies ------------------------------------------------------------------------------------
     def say(self, text: str) -> ModelReply:
@@ -167,26 +168,25 @@ class Planner(StatusFlows, SignedIn, Unserved):
             "I can't bring a person into this chat myself — please contact the store directly."
         )
 
-    def answer_question(self) -> str:
+    def answer_question(self) -> ModelReply:
         facts = self.facts
         if not facts.answerable:
-            return f"I'm sorry, I don't know that, and I'd rather not guess. {OFFER_PERSON}"
+            return abstain()
         question = self.text
         parts = split_questions(question)
         if len(parts) > 1:  # each question its own passage and citation
-            return answer_parts(parts, facts.passages)
+            return self.say(answer_parts(parts, facts.passages))
         rank, passage = max(
             enumerate(facts.passages),
             key=lambda pair: (self.passage_score(question, pair[1], pair[0]), -pair[0]),
         )
-        quote = slots.best_sentences(question, passage.text)
-        answer = f"{quote} [{rank + 1}]"
+        answer = f"{slots.best_sentences(question, passage.text)} [{rank + 1}]"
         if RETURN_RE.search(question) and "check_eligibility" in self.tools:
             answer += (
                 " If you'd like to start a return, tell me your order number and the email "
                 "address you used for the order."
             )
-        return answer
+        return self.say(answer)
 
     # Slots --------------------------------------------------------------------------------------
     def resolution_note(self, since: int) -> str:
