@@ -22,6 +22,7 @@ repeating oneself.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from difflib import SequenceMatcher
 from typing import Any
@@ -93,27 +94,32 @@ def repeat_key(text: str) -> str:
     return _SPACES.sub(" ", _PUNCTUATION.sub(" ", text.lower().replace("\u2019", ""))).strip()
 
 
-def _same(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    matcher = SequenceMatcher(None, a, b, autojunk=False)
-    return (
-        matcher.real_quick_ratio() >= REPEAT_RATIO
-        and matcher.quick_ratio() >= REPEAT_RATIO
-        and matcher.ratio() >= REPEAT_RATIO
-    )
-
-
 def third_repeat(texts: Sequence[str]) -> int | None:
     """The index of the first message that says the same thing as two earlier ones, or None."""
-    seen: list[str] = []
+    seen: Counter[str] = Counter()  # the distinct keys so far, with how often each was said
+    matcher = SequenceMatcher(autojunk=False)
     for index, text in enumerate(texts[:MAX_REPEAT_SCAN]):
         key = repeat_key(text)
         if not key or key in ACKNOWLEDGEMENTS:
             continue
-        if sum(_same(key, other) for other in seen) >= REPEAT_TIMES - 1:
+        same = seen[key]
+        matcher.set_seq2(key)  # difflib caches what it learns about seq2: the new message
+        for other, times in seen.items():
+            if same >= REPEAT_TIMES - 1:
+                break
+            if other == key:
+                continue
+            matcher.set_seq1(other)
+            # The cheap upper bounds first: most pairs fail on length or letters alone.
+            if (
+                matcher.real_quick_ratio() >= REPEAT_RATIO
+                and matcher.quick_ratio() >= REPEAT_RATIO
+                and matcher.ratio() >= REPEAT_RATIO
+            ):
+                same += times
+        if same >= REPEAT_TIMES - 1:
             return index
-        seen.append(key)
+        seen[key] += 1
     return None
 
 
