@@ -106,7 +106,7 @@ class Planner(StatusFlows, SignedIn, Unserved):
             return self.say("You're welcome! Is there anything else I can help with?")
         if intent == "no":
             return self.say("No problem. Is there anything else I can help with?")
-        return self.answer_question()
+        return self.say(self.answer_question()) if self.facts.answerable else abstain()
 
     # Replies ------------------------------------------------------------------------------------
     def say(self, text: str) -> ModelReply:
@@ -168,14 +168,14 @@ class Planner(StatusFlows, SignedIn, Unserved):
             "I can't bring a person into this chat myself — please contact the store directly."
         )
 
-    def answer_question(self) -> ModelReply:
+    def answer_question(self) -> str:
         facts = self.facts
         if not facts.answerable:
-            return abstain()
+            return abstain().text  # (reply() returns the marked reply itself)
         question = self.text
         parts = split_questions(question)
         if len(parts) > 1:  # each question its own passage and citation
-            return self.say(answer_parts(parts, facts.passages))
+            return answer_parts(parts, facts.passages)
         rank, passage = max(
             enumerate(facts.passages),
             key=lambda pair: (self.passage_score(question, pair[1], pair[0]), -pair[0]),
@@ -186,7 +186,7 @@ class Planner(StatusFlows, SignedIn, Unserved):
                 " If you'd like to start a return, tell me your order number and the email "
                 "address you used for the order."
             )
-        return self.say(answer)
+        return answer
 
     # Slots --------------------------------------------------------------------------------------
     def resolution_note(self, since: int) -> str:
