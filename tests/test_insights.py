@@ -51,9 +51,11 @@ def test_every_figure_of_the_seeded_range_is_counted_from_the_stored_rows(seeded
     assert c.conversations == 7
     assert c.handed_off == 2  # c4 (handoff tool + note), c5 (note)
     assert c.with_staff == 2  # c3, c5
-    assert c.ai_resolved == 4  # c1, c2, c9, c10
-    assert (r.ai_resolution_text, r.handoff_text) == ("57.1%", "28.6%")
-    assert r.ai_resolution_rate == pytest.approx(4 / 7) and r.handoff_rate == pytest.approx(2 / 7)
+    # c2 ended on "I'm not sure." and c10 on "I don't know.": dead ends, not resolutions (issue 13).
+    assert c.ai_resolved == 2  # c1, c9
+    assert c.ended_on_fallback == 3 and c.repeated == 0  # c2, c10 and c5 (before its handoff)
+    assert (r.ai_resolution_text, r.handoff_text) == ("28.6%", "28.6%")
+    assert r.ai_resolution_rate == pytest.approx(2 / 7) and r.handoff_rate == pytest.approx(2 / 7)
 
     # Questions: "thanks!", the order number + email and "can I talk to a human?" are not.
     assert sorted(c.questions) == sorted([
@@ -79,14 +81,14 @@ def test_every_figure_of_the_seeded_range_is_counted_from_the_stored_rows(seeded
     ]
     ids = seeded.ids
     assert rows == [  # newest first
-        ("2026-11-20", ids["c10"], "Can I buy a gift card?", "low retrieval confidence", 0.3,
-         "faq.md"),
-        ("2026-11-20", ids["c5"], "Is the wool sweater machine washable?", "handed off", None,
-         None),
+        ("2026-11-20", ids["c10"], "Can I buy a gift card?", "no answer, low retrieval confidence",
+         0.3, "faq.md"),
+        ("2026-11-20", ids["c5"], "Is the wool sweater machine washable?",
+         "no answer, handed off", None, None),
         ("2026-11-19", ids["c4"], "Do you sell gift cards?",
-         "low retrieval confidence, handed off", 0.2, "faq.md"),
+         "no answer, low retrieval confidence, handed off", 0.2, "faq.md"),
         ("2026-11-18", ids["c2"], "How long do I have to return an item?",
-         "low retrieval confidence", 0.2, "returns.md"),
+         "no answer, low retrieval confidence", 0.2, "returns.md"),
     ]  # fmt: skip
     # "where is my order?" had low retrieval but lookup_order answered it: not unanswered.
 

@@ -73,7 +73,7 @@ def test_the_insights_page_shows_the_seeded_figures_with_inline_charts(app_clien
     assert page.status_code == 200
     html = page.text
     assert kpi(html, "conversations") == "7"
-    assert kpi(html, "ai-rate") == "57.1%"
+    assert kpi(html, "ai-rate") == "28.6%"  # c2 and c10 ended on "I don't know"
     assert kpi(html, "handoff-rate") == "28.6%"
     assert kpi(html, "returns") == "3"
     assert kpi(html, "refunds") == "68.00 USD"
@@ -130,13 +130,14 @@ def test_each_insights_table_downloads_as_csv(app_client) -> None:
     unanswered = get("unanswered")
     assert unanswered[0][:4] == ["date", "asked_at_utc", "question", "why"]
     assert [(r[0], r[2], r[3], r[4], r[5], r[7]) for r in unanswered[1:]] == [
-        ("2026-11-20", "Can I buy a gift card?", "low retrieval confidence", "0.3", "faq.md",
-         ids["c10"]),
-        ("2026-11-20", "Is the wool sweater machine washable?", "handed off", "", "", ids["c5"]),
-        ("2026-11-19", "Do you sell gift cards?", "low retrieval confidence, handed off", "0.2",
-         "faq.md", ids["c4"]),
-        ("2026-11-18", "How long do I have to return an item?", "low retrieval confidence", "0.2",
-         "returns.md", ids["c2"]),
+        ("2026-11-20", "Can I buy a gift card?", "no answer, low retrieval confidence", "0.3",
+         "faq.md", ids["c10"]),
+        ("2026-11-20", "Is the wool sweater machine washable?", "no answer, handed off", "", "",
+         ids["c5"]),
+        ("2026-11-19", "Do you sell gift cards?", "no answer, low retrieval confidence, handed off",
+         "0.2", "faq.md", ids["c4"]),
+        ("2026-11-18", "How long do I have to return an item?", "no answer, low retrieval confidence",
+         "0.2", "returns.md", ids["c2"]),
     ]  # fmt: skip
     assert get("return_reasons") == [
         ["reason", "requests", "items"], ["changed_mind", "2", "4"], ["damaged", "1", "1"],
@@ -208,3 +209,58 @@ def test_a_real_turn_stores_retrieval_for_insights_but_never_shows_it(tmp_path: 
         sign_in(client)
         html = client.get("/console/insights?from=2026-11-21&to=2026-11-21").text
         assert kpi(html, "conversations") == "1"
+
+
+def _converse(client: TestClient, *texts: str) -> str:
+    with client.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "hello"})
+        conv = ws.receive_json()["conversation_id"]
+        for text in texts:
+            ws.send_json({"type": "user_message", "text": text})
+            while ws.receive_json()["type"] != "assistant_message":
+                pass
+    return conv
+
+
+def _unanswered_rows(html: str) -> list[tuple[str, str]]:
+    table = re.search(r'<table class="in-table" id="unanswered">(.*?)</table>', html, re.S).group(1)
+    cells = re.findall(r"<tr>\s*<td[^>]*>[^<]*</td>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>", table)
+    return [(unescape(q), unescape(why)) for q, why in cells]
+
+
+def test_dead_ends_through_the_real_chat_are_not_resolved_and_are_listed(tmp_path: Path) -> None:
+    # The offline model over the demo knowledge: a policy it knows, then one it does not.
+    app = build_app(Settings(data=tmp_path, kb=DEMO_KB, now="2026-11-21T17:00:00Z"))
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        conv = _converse(
+            client, "How long do I have to return a print?", "Do you run pottery classes?"
+        )
+        answers = [
+            m.content for m in app.state.conversations.messages(conv) if m.role == "assistant"
+        ]
+        assert answers[-1]["content"].startswith("I'm sorry, I don't know that")
+        assert answers[-1]["fallback"] == "no_answer" and "fallback" not in answers[0]
+        sign_in(client)
+        html = client.get("/console/insights?from=2026-11-21&to=2026-11-21").text
+        assert kpi(html, "conversations") == "1" and kpi(html, "ai-rate") == "0.0%"
+        assert _unanswered_rows(html) == [
+            ("Do you run pottery classes?", "no answer, low retrieval confidence")
+        ]
+
+
+def test_the_model_down_is_listed_under_unanswered_in_words(tmp_path: Path) -> None:
+    from agent.models.function import FunctionModel
+
+    def down(request: Any) -> Any:
+        raise ConnectionError("the provider is unreachable")
+
+    settings = Settings(data=tmp_path, kb=DEMO_KB, now="2026-11-21T17:00:00Z", model_retries=0)
+    app = build_app(settings, model=FunctionModel(down))
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        _converse(client, "How long do I have to return a print?")
+        sign_in(client)
+        html = client.get("/console/insights?from=2026-11-21&to=2026-11-21").text
+        assert kpi(html, "ai-rate") == "0.0%"
+        assert _unanswered_rows(html) == [
+            ("How long do I have to return a print?", "the model was down")
+        ]

@@ -115,6 +115,9 @@ class ModelReply:
 
     text: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
+    # The model has no answer and says so (the offline model below the confidence threshold): the
+    # loop stores the answer as a fallback, which the owner's insights never count as resolved.
+    abstained: bool = False
 
 
 @dataclass
@@ -128,6 +131,7 @@ class ModelTurn:
     tool_calls: list[ToolCall]
     model_seconds: float = 0.0
     model: str = ""
+    abstained: bool = False  # as ModelReply.abstained
 
 
 class ModelError(Exception):
@@ -167,6 +171,7 @@ async def stream_reply(
         tool_calls=list(reply.tool_calls),
         model_seconds=time.perf_counter() - started,
         model=model,
+        abstained=reply.abstained,
     )
 
 

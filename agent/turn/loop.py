@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from agent.chat.events import AssistantDelta, AssistantMessage, ConfirmationRequest
 from agent.models.base import (
@@ -42,6 +42,9 @@ MODEL_DOWN_TEXT = (
     "or ask for a person from the store."
 )
 EMPTY_TEXT = "I'm sorry, I don't have an answer to that. Would you like to talk to a person?"
+
+# The stored mark of an answer that did not answer (the `fallback` of the final assistant message).
+Fallback = Literal["round_limit", "model_down", "empty", "no_answer"]
 
 
 @dataclass
@@ -208,16 +211,19 @@ async def resume_turn(
 async def _rounds(turn: _Turn, rounds: int) -> AssistantMessage:
     """The loop: ask the model; answer it, or run the actions it proposes and ask again."""
     final_text = ROUND_LIMIT_TEXT
+    fallback: Fallback | None = "round_limit"
     for _round in range(rounds):
         turn.stats.rounds += 1
         try:
             reply = await turn.call_model()
         except ModelError:
             log.warning("every model failed in conversation %s", turn.conv.id, exc_info=True)
-            final_text = MODEL_DOWN_TEXT
+            final_text, fallback = MODEL_DOWN_TEXT, "model_down"
             break
         if not reply.tool_calls:
-            final_text = reply.text.strip() or EMPTY_TEXT
+            text = reply.text.strip()
+            final_text = text or EMPTY_TEXT
+            fallback = "empty" if not text else "no_answer" if reply.abstained else None
             break
         await turn.append(_assistant_tool_message(reply.text, reply.tool_calls))
         for call in reply.tool_calls:
@@ -228,18 +234,20 @@ async def _rounds(turn: _Turn, rounds: int) -> AssistantMessage:
         text=final_text, citations=extract_citations(final_text, turn.passages)
     )
     settings = turn.deps.settings
-    await turn.append(
-        {
-            "role": "assistant",
-            "content": answer.text,
-            "citations": [c.model_dump() for c in answer.citations],
-            # For the owner's insights (agent/console/insights): how well the knowledge base
-            # covered the question. Stored only; the model's history and the transcript leave it out.
-            "retrieval": retrieval_summary(
-                turn.passages, turn.confidence, settings.confidence_threshold
-            ),
-        }
-    )
+    stored: dict[str, Any] = {
+        "role": "assistant",
+        "content": answer.text,
+        "citations": [c.model_dump() for c in answer.citations],
+        # For the owner's insights (agent/console/insights): how well the knowledge base
+        # covered the question. Stored only; the model's history and the transcript leave it out.
+        "retrieval": retrieval_summary(
+            turn.passages, turn.confidence, settings.confidence_threshold
+        ),
+    }
+    if fallback is not None:
+        # Marked here, where it is known, so insights never count a dead end as resolved.
+        stored["fallback"] = fallback
+    await turn.append(stored)
     await turn.emit(answer)
     return answer
 
@@ -281,6 +289,7 @@ def _assistant_tool_message(text: str, calls: list[ToolCall]) -> dict[str, Any]:
 
 __all__ = [
     "EMPTY_TEXT",
+    "Fallback",
     "MODEL_DOWN_TEXT",
     "ROUND_LIMIT_TEXT",
     "LateAnswer",

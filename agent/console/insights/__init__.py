@@ -4,6 +4,8 @@ and returns every time (no separate counters that could drift).
 - period: the date range (business time zone, inclusive days, 366 at most)
 - conversations: one pass over the range's messages → daily counts, handoffs, questions,
   unanswered questions, eligibility outcomes
+- fallbacks: which stored answers were dead ends (the loop's mark, the exact fallback texts, an
+  LLM's own "I don't know") and when a shopper said the same thing three times (issue 13)
 - questions: what counts as a question, and grouping by meaning (the packaged embedding model)
 - report: the assembled report, rates, knowledge-editor links, CSV tables
 - charts: inline SVG

@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from agent.console.insights.fallbacks import REPEATED, WHY, fallback_of, third_repeat
 from agent.console.insights.period import Period
 from agent.console.insights.questions import clean, is_question
 from agent.store.status import ConversationStatus
@@ -32,12 +33,15 @@ class UnansweredQuestion:
     handed_off: bool
     source: str | None  # the closest knowledge file (top stored passage)
     heading: str | None
+    fallbacks: tuple[str, ...] = ()  # the kinds of fallback answers the message got (fallbacks.py)
+    repeated: bool = False  # the third time the shopper said the same thing
 
     @property
     def why(self) -> str:
-        parts = (["low retrieval confidence"] if self.low_confidence else []) + (
-            ["handed off"] if self.handed_off else []
-        )
+        parts = [WHY[kind] for kind in dict.fromkeys(self.fallbacks)]
+        parts += ["low retrieval confidence"] if self.low_confidence else []
+        parts += ["handed off"] if self.handed_off else []
+        parts += [REPEATED] if self.repeated else []
         return ", ".join(parts)
 
 
@@ -48,6 +52,8 @@ class ConversationFigures:
     handed_off: int = 0
     with_staff: int = 0
     ai_resolved: int = 0
+    ended_on_fallback: int = 0  # its last answer was a fallback (not resolved, whoever came after)
+    repeated: int = 0  # the shopper said the same thing three times (not resolved)
     questions: list[str] = field(default_factory=list)  # in the order asked
     unanswered: list[UnansweredQuestion] = field(default_factory=list)  # newest first
     eligibility: Counter[str] = field(default_factory=Counter)
@@ -60,6 +66,7 @@ class _Turn:
     text: str
     retrieval: dict[str, Any] | None = None
     action_ok: bool = False
+    fallbacks: list[str] = field(default_factory=list)
 
     @property
     def confident(self) -> bool:
@@ -82,14 +89,22 @@ class _Conversation:
         self.turns: list[_Turn] = []
         self.handoff_seq: int | None = None
         self.staff = False
+        self.last_fallback: str | None = None  # of the latest final answer
 
-    def add(self, seq: int, role: str, content: dict[str, Any], at: datetime) -> None:
+    def add(
+        self, seq: int, role: str, content: dict[str, Any], at: datetime, citations: Any = None
+    ) -> None:
         if role == "user":
             self.turns.append(_Turn(seq, at, clean(message_text(content.get("content")))))
         elif role == "assistant":
+            if content.get("tool_calls"):
+                return  # a step towards an answer, not the answer
             retrieval = content.get("retrieval")
             if isinstance(retrieval, dict) and self.turns:
                 self.turns[-1].retrieval = retrieval  # the turn's final answer carries it
+            self.last_fallback = fallback_of(content, citations)
+            if self.last_fallback is not None and self.turns:
+                self.turns[-1].fallbacks.append(self.last_fallback)
         elif role == "tool":
             self._tool(seq, content)
         elif role == "agent":
@@ -125,9 +140,15 @@ class _Conversation:
         f.conversations += 1
         f.daily[self.period.local_day(created_at)] += 1
         handed = self.handoff_seq is not None or ConversationStatus.parse(self.status).human
+        repeat = third_repeat([t.text for t in self.turns])
         f.handed_off += handed
         f.with_staff += self.staff
-        f.ai_resolved += not handed and not self.staff
+        f.ended_on_fallback += self.last_fallback is not None
+        f.repeated += repeat is not None
+        # A dead end is not a resolution: the last answer a fallback, or the shopper saying the
+        # same thing a third time.
+        dead_end = self.last_fallback is not None or repeat is not None
+        f.ai_resolved += not handed and not self.staff and not dead_end
         questions = [t for t in self.turns if is_question(t.text)]
         attributed: _Turn | None = None
         if handed:
@@ -137,22 +158,34 @@ class _Conversation:
             before = [t for t in questions if t.seq < point]
             if before and not before[-1].action_ok and not before[-1].confident:
                 attributed = before[-1]
-        for turn in questions:
-            low = turn.retrieval is not None and not turn.confident and not turn.action_ok
-            if low or turn is attributed:
-                top = (turn.retrieval or {}).get("top") or []
-                first = top[0] if top and isinstance(top[0], dict) else {}
-                conf = turn.retrieval.get("confidence") if turn.retrieval else None
+        repeated = self.turns[repeat] if repeat is not None else None
+        asked = {id(t) for t in questions}
+        for turn in self.turns:
+            low = (
+                id(turn) in asked
+                and turn.retrieval is not None
+                and not turn.confident
+                and not turn.action_ok
+            )
+            if low or turn is attributed or turn.fallbacks or turn is repeated:
                 f.unanswered.append(
-                    UnansweredQuestion(
-                        asked_at=turn.at, day=self.period.local_day(turn.at),
-                        conversation_id=self.id, question=turn.text,
-                        confidence=None if conf is None else float(conf), low_confidence=low,
-                        handed_off=turn is attributed, source=first.get("source") or None,
-                        heading=first.get("heading") or None,
-                    )
-                )  # fmt: skip
+                    self._unanswered(turn, low, turn is attributed, turn is repeated)
+                )
         return [(t.at, t.seq, t.text) for t in questions]
+
+    def _unanswered(
+        self, turn: _Turn, low: bool, handed: bool, repeated: bool
+    ) -> UnansweredQuestion:
+        top = (turn.retrieval or {}).get("top") or []
+        first = top[0] if top and isinstance(top[0], dict) else {}
+        conf = turn.retrieval.get("confidence") if turn.retrieval else None
+        return UnansweredQuestion(
+            asked_at=turn.at, day=self.period.local_day(turn.at), conversation_id=self.id,
+            question=turn.text, confidence=None if conf is None else float(conf),
+            low_confidence=low, handed_off=handed, source=first.get("source") or None,
+            heading=first.get("heading") or None, fallbacks=tuple(turn.fallbacks),
+            repeated=repeated,
+        )  # fmt: skip
 
 
 def _aware(value: datetime) -> datetime:
@@ -166,7 +199,14 @@ def scan_conversations(engine: sa.Engine, period: Period) -> ConversationFigures
     c, m = conversations_t.c, messages_t.c
     query = (
         sa.select(
-            c.id, c.status, c.created_at.label("opened"), m.seq, m.role, m.content, m.created_at
+            c.id,
+            c.status,
+            c.created_at.label("opened"),
+            m.seq,
+            m.role,
+            m.content,
+            m.citations,
+            m.created_at,
         )  # fmt: skip
         .join(messages_t, m.conversation_id == c.id)
         .where(c.created_at >= period.utc_start, c.created_at < period.utc_end)
@@ -184,7 +224,7 @@ def scan_conversations(engine: sa.Engine, period: Period) -> ConversationFigures
                 current = _Conversation(row.id, row.status, period, figures)
                 opened = _aware(row.opened)
             content = row.content if isinstance(row.content, dict) else {}
-            current.add(row.seq, row.role, content, _aware(row.created_at))
+            current.add(row.seq, row.role, content, _aware(row.created_at), row.citations)
         if current is not None:
             asked += current.finish(opened)
     asked.sort(key=lambda item: (item[0], item[1]))

@@ -19,6 +19,7 @@ from typing import Any
 
 from agent.models.base import ModelReply, ToolCall
 from agent.models.offline import slots
+from agent.models.offline.abstain import abstain
 from agent.models.offline.mine import LIST_TOOL, SignedIn
 from agent.models.offline.photos import photo_follow_up
 from agent.models.offline.questions import answer_parts
@@ -106,7 +107,7 @@ class Planner(StatusFlows, SignedIn, Unserved):
             return self.say("You're welcome! Is there anything else I can help with?")
         if intent == "no":
             return self.say("No problem. Is there anything else I can help with?")
-        return self.say(self.answer_question())
+        return self.say(self.answer_question()) if self.facts.answerable else abstain()
 
     # Replies ------------------------------------------------------------------------------------
     def say(self, text: str) -> ModelReply:
@@ -171,7 +172,7 @@ class Planner(StatusFlows, SignedIn, Unserved):
     def answer_question(self) -> str:
         facts = self.facts
         if not facts.answerable:
-            return f"I'm sorry, I don't know that, and I'd rather not guess. {OFFER_PERSON}"
+            return abstain().text  # (reply() returns the marked reply itself)
         question = self.text
         if len(facts.questions) > 1:  # each question its own passage and citation
             return answer_parts(facts.questions, facts.passages, facts.threshold)
@@ -179,8 +180,7 @@ class Planner(StatusFlows, SignedIn, Unserved):
             enumerate(facts.passages),
             key=lambda pair: (self.passage_score(question, pair[1], pair[0]), -pair[0]),
         )
-        quote = slots.best_sentences(question, passage.text)
-        answer = f"{quote} [{rank + 1}]"
+        answer = f"{slots.best_sentences(question, passage.text)} [{rank + 1}]"
         if RETURN_RE.search(question) and "check_eligibility" in self.tools:
             answer += (
                 " If you'd like to start a return, tell me your order number and the email "
