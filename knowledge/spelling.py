@@ -14,8 +14,10 @@ What is corrected, and what never is:
 - never a short word ("u", "pls", "thx": shorthand more often than typos), an all-capitals code
   ("RMA", "CER-MUG-SAGE"), a contraction, or a token with a digit, "@", "/", "#" or "_" in it
   (order numbers, emails, amounts, links);
-- one edit for words under six letters, two from six; among the closest candidates the one the
-  knowledge base uses most (counting a word's whole family: "ship" with "ships" and "shipping").
+- one edit for words under six letters, two from six; among the closest of the knowledge base's
+  words the one it uses most. When none is one edit away, the commonest English word one edit
+  away, if the knowledge base uses its family ("exchnage" → "exchange" for a text that only says
+  "exchanges"); an English word nearer than the store's and foreign to them means leave it.
   A run-together word with no candidate is split in two known words ("giftcards" → "gift cards").
 
 Cheap at query time: a known word costs a set lookup; an unknown one a symspell lookup (tens of
@@ -28,6 +30,7 @@ the vocabulary for the next question.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import threading
@@ -106,7 +109,7 @@ class Speller:
     def __init__(self, texts: Iterable[str] = (), extra: Iterable[str] = ()) -> None:
         self._sym = SymSpell(max_dictionary_edit_distance=MAX_DISTANCE, prefix_length=7)
         self._counts: Counter[str] = Counter()
-        self._families: Counter[str] = Counter()  # stem -> uses of every word with that stem
+        self._sorted: list[str] | None = None  # the words in order, for prefix look-ups
         self._lock = threading.RLock()
         self._memo: dict[str, str | None] = {}
         self._seen: dict[str, Chunk] = {}  # the section table last synced
@@ -142,7 +145,6 @@ class Speller:
         for word, n in words.items():
             before = self._counts[word]
             after = before + sign * n
-            self._families[stem(word)] += sign * n
             if after > 0:
                 self._counts[word] = after
                 if before <= 0:
@@ -153,6 +155,7 @@ class Speller:
                     self._sym.delete_dictionary_entry(word)
         if words:
             self._memo.clear()
+            self._sorted = None
 
     def known(self, word: str) -> bool:
         lower = word.lower().replace("’", "'")
@@ -207,7 +210,19 @@ class Speller:
         if common is None:
             spoken = nearby & contractions().keys()
             return contractions()[min(spoken)] if spoken else (store and str(store.term))
-        return common if self._families[stem(common)] > 0 else None
+        return common if self._uses_family(common) else None
+
+    def _uses_family(self, word: str) -> bool:
+        """Whether the knowledge base has a word of `word`'s family: one that starts with its
+        stem ("exchanges" for "exchange"). A prefix look-up in the sorted words; stemming every
+        word of the text instead cost ~0.2 ms a word (the Snowball stemmer is pure Python)."""
+        root = stem(word)
+        if len(root) < MIN_PART:
+            return False
+        if self._sorted is None:
+            self._sorted = sorted(self._counts)
+        at = bisect.bisect_left(self._sorted, root)
+        return at < len(self._sorted) and self._sorted[at].startswith(root)
 
     def _split(self, word: str) -> str | None:
         """Two of the knowledge base's words run together ("giftcards"), the most used pair."""

@@ -172,6 +172,13 @@ def test_shorthand_contractions_and_english_words_are_not_typos() -> None:
     assert speller.corrections("i want to retrun it, WK-1O01") == [("retrun", "return")]
 
 
+def test_an_english_word_one_slip_away_is_taken_when_the_store_uses_its_family() -> None:
+    speller = Speller(["Exchanges are free. Our packaging is recycled. We take Visa and PayPal."])
+    assert speller.mend("can i exchnage it") == "can i exchange it"
+    assert speller.mend("my pakage is late") == "my package is late"
+    assert speller.mend("do you take amex") == "do you take amex"  # "alex" is no store word
+
+
 def test_a_misspelt_word_keeps_its_capital() -> None:
     speller = Speller(["Returns are free within thirty days."])
     assert speller.mend("Retrun it?") == "Return it?"
