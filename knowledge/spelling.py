@@ -56,7 +56,6 @@ _TOKEN = re.compile(r"\S+")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 # A token holding any of these is an order number, an amount, an email, a link or a code.
 _OPAQUE = re.compile(r"[\d@/\\#_]")
-_CODE = re.compile(r"[^\W\d_a-z]{2,}(?:-[^\W_a-z]+)*")  # RMA, USPS, CER-MUG-SAGE
 _ENGLISH = "frequency_dictionary_en_82_765.txt"
 
 
@@ -176,7 +175,8 @@ class Speller:
     # ------------------------------------------------------------ correcting
     def correct(self, word: str) -> str | None:
         """The correction of one word, or None when it is left as it is."""
-        if len(word) < MIN_LENGTH or _CODE.fullmatch(word) or "'" in word or "’" in word:
+        # All capitals: a code or an acronym (RMA, USPS, each part of CER-MUG-SAGE).
+        if len(word) < MIN_LENGTH or word.isupper() or "'" in word or "’" in word:
             return None
         if self.known(word):
             return None
