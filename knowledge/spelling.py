@@ -41,7 +41,7 @@ from collections.abc import Iterable, Mapping
 from importlib import resources
 from typing import Any
 
-from symspellpy import SymSpell, Verbosity
+from symspellpy import SymSpell, Verbosity  # type: ignore[import-untyped]
 
 from knowledge.bm25 import stem
 from knowledge.models import Chunk

@@ -6,6 +6,7 @@ A tiny knowledge base keeps these fast; the embedding model loads once for the w
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -87,7 +88,7 @@ def kb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def kb(kb_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+def kb(kb_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeBase]:
     base = KnowledgeBase(kb_dir, tmp_path_factory.mktemp("data"))
     base.index()
     yield base
