@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 
 from actions.text import normalise_text
-from knowledge import embedding, queries
+from knowledge import embedding, queries, spelling
 from knowledge.bm25 import BM25Index, tokenize
 from knowledge.chunker import CHUNKER_VERSION
 from knowledge.manifest import Manifest
@@ -299,7 +299,7 @@ class KnowledgeBase:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         self._ensure_loaded()
-        query = normalise_text(query).strip()  # the text embedded and matched is the stored kind
+        query = spelling.mend_query(self, normalise_text(query).strip())  # stored kind, mended
         if not query or k < 1:
             return SearchResult(passages=[], confidence=0.0)
         vector = queries.query_encoder().encode(query) if mode != "keyword" else None
@@ -313,7 +313,7 @@ class KnowledgeBase:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         if not self._loaded:
             await asyncio.to_thread(self._ensure_loaded)
-        query = normalise_text(query).strip()  # the text embedded and matched is the stored kind
+        query = spelling.mend_query(self, normalise_text(query).strip())  # stored kind, mended
         if not query or k < 1:
             return SearchResult(passages=[], confidence=0.0)
         if mode == "keyword":
