@@ -36,6 +36,12 @@ PERSON_RE = re.compile(
     r"customer service|support team|speak to|talk to)\b",
     re.I,
 )
+# A call back is asked of a person: no action phones anyone.
+CALL_BACK_RE = re.compile(
+    r"\b(?:call|phone|ring) (?:me|us)\b|\bgive (?:me|us) a (?:call|ring|phone call)\b|"
+    r"\bcall ?back\b",
+    re.I,
+)
 GREETING_RE = re.compile(
     r"^\s*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening))\b(?:\s+there)?[\s!.,]*", re.I
 )
@@ -58,7 +64,7 @@ DELIVERY_RE = re.compile(
     r"\b(?:still (?:isn't|is not|isnt|hasn't|has not|hasnt|not) (?:here|arrived|come|turned up|"
     r"shown up|delivered)|(?:isn't|is not|isnt|aren't|are not|not) here yet|"
     r"(?:hasn't|has not|hasnt|haven't|have not|never) (?:come|turned up|shown up|got here|"
-    r"been delivered|showed up)|out for delivery|"
+    r"been delivered|showed up)|out for delivery|on (?:its|it's|their) way|"
     rf"(?:status|news|updates?|progress|eta|whereabouts) (?:on|of|for|about|with) (?:my|our|the) "
     rf"(?:\w+ )?{_SHIPMENT}|\beta\b|estimated (?:delivery|arrival)|delivery (?:date|estimate)|"
     rf"when (?:is|are|will|does|do|should|would) {_THEIRS} (?:be )?(?:going to |gonna )?"
@@ -184,8 +190,9 @@ def classify(
         return "no"
     if short and slots.is_yes(text):
         return "yes"
-    if PERSON_RE.search(text) and re.search(
-        r"\b(?:talk|speak|chat|person|human|agent)\b", text, re.I
+    if CALL_BACK_RE.search(text) or (
+        PERSON_RE.search(text)
+        and re.search(r"\b(?:talk|speak|chat|person|human|agent)\b", text, re.I)
     ):
         return "person"
     if THANKS_RE.match(text) and short:
@@ -239,6 +246,8 @@ def _by_lookup_or_meaning(
         # "my order" is in most requests about one: a sharper meaning (its delivery, its
         # return) wins over the plain lookup
         return meant if meant in ("track", "status", "return", "label") else "lookup"
+    if meant == "return" and is_question and not (has_order or ACT_RE.search(text)):
+        return "question"  # as with the keywords: "can I…?" asks about the policy
     if meant:
         return meant
     if has_order or slots.find_emails(text):
@@ -282,7 +291,8 @@ def by_meaning(
     try:
         return meaning.route(bare, custom, tools)
     except Exception:  # noqa: BLE001 - an encoder that fails leaves the keyword rules in charge
-        log.warning("routing by meaning failed; keywords only", exc_info=True)
+        log.warning("routing by meaning failed; keywords only", exc_info=not meaning.failed)
+        meaning.failed = True  # the traceback once, not on every message
         return None
 
 
