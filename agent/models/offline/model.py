@@ -1,4 +1,4 @@
-"""`shopdesk/offline`: a deterministic model that needs no network, no weights and no litellm.
+"""`shopdesk/offline`: a deterministic model that needs no network, no weights of its own, no litellm.
 
 `OfflineModel` implements the `Model` protocol. It reads the request's structured facts (passages
 with their confidence, the verified shopper, the tools with their example requests) and the
