@@ -55,6 +55,7 @@ from agent.portal import routes as portal
 from agent.store.conversations import ConversationStore
 from agent.turn.deps import AgentDeps, NoKnowledge
 from knowledge import KnowledgeBase
+from knowledge.queries import query_encoder
 from knowledge.watch import Watcher
 from widget import pages
 
@@ -84,7 +85,9 @@ def build_app(
         registry=registry if registry is not None else load_registry(settings.actions),
         services=services if services is not None else open_services(settings),
         conversations=conversations,
-        model=model if model is not None else model_for(settings),
+        # the offline model routes paraphrased requests by meaning with the knowledge base's
+        # query encoder (cached; ONNX once the server has warmed it up)
+        model=model if model is not None else model_for(settings, encoder=query_encoder()),
     )
 
     @contextlib.asynccontextmanager

@@ -28,17 +28,19 @@ from agent.models.function import FunctionModel
 
 if TYPE_CHECKING:
     from agent.app.settings import Settings
+    from agent.models.offline.intent_vectors import TextEncoder
 
 OFFLINE_MODEL = "shopdesk/offline"
 
 
-def model_for(settings: Settings) -> Model:
-    """The model `settings.model` names: the offline model for `shopdesk/offline`, litellm (with
-    the configured fallbacks, timeout and retries) for every other provider string."""
+def model_for(settings: Settings, encoder: TextEncoder | None = None) -> Model:
+    """The model `settings.model` names: the offline model for `shopdesk/offline` (routing by
+    meaning with `encoder`, a sentence encoder, when given), litellm (with the configured
+    fallbacks, timeout and retries) for every other provider string."""
     if settings.model == OFFLINE_MODEL:
         from agent.models.offline import OfflineModel
 
-        return OfflineModel()
+        return OfflineModel(encoder=encoder)
     from agent.models.litellm import LiteLLMModel
 
     return LiteLLMModel(

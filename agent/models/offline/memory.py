@@ -10,13 +10,15 @@ from typing import Any
 
 from agent.models.base import ModelRequest, PassageFact
 from agent.models.offline import slots
+from agent.models.offline.intent_vectors import IntentVectors
 from agent.models.offline.order_ids import learn_shape
 from agent.models.offline.routing import FLOWS, Tool, classify, read_tools
 from agent.models.offline.state import Conversation, ToolOutcome, read_conversation
 
 
 class Memory:
-    def __init__(self, request: ModelRequest) -> None:
+    def __init__(self, request: ModelRequest, meaning: IntentVectors | None = None) -> None:
+        self.meaning = meaning  # routing by sentence vectors, when the app gave an encoder
         self.conv: Conversation = read_conversation(request.messages)
         self.tools: dict[str, Tool] = read_tools(request.tools)
         self.facts = request  # passages, confidence, the verified shopper: structured, not parsed
@@ -62,7 +64,7 @@ class Memory:
         if not asked and not self.gives_details():
             return None
         for _index, text in reversed(self.conv.user_turns[:-1]):
-            intent = classify(text, self.tools, self.order_re)
+            intent = classify(text, self.tools, self.order_re, self.meaning)
             if intent in FLOWS or intent.startswith("tool:"):
                 return intent
             if intent in ("question", "greeting", "thanks", "person", "no"):

@@ -82,8 +82,14 @@ class OrderShape:
             if not glued or match.group("hash"):
                 prefix = None  # "for 1001": a word, then a number
         typed = re.sub(r"\s+", "", match.group(0)).upper()
-        if (prefix or match.group("hash")) and self.pattern.fullmatch(typed):
-            return typed  # already a spelling the store's pattern allows ("#1001", "WK-1001")
+        if match.group("hash") and not prefix and self.prefixes:
+            # "#1001" may pass the store's pattern, but the store writes it "WK-1001": every
+            # argument the model writes is the store's own spelling
+            return self.canonical(None, digits) or typed
+        if prefix and self.pattern.fullmatch(typed):
+            return typed  # already a spelling the store's pattern allows ("WK-1001")
+        if match.group("hash") and self.pattern.fullmatch(typed):
+            return typed  # "#1001" in a store without a prefix
         if prefix:
             return self.canonical(prefix, digits)
         before = text[: match.start("digits")]

@@ -66,7 +66,7 @@ class Planner(StatusFlows, SignedIn, Unserved):
                 return self.say("Alright. What else can I help with?")
         if (unserved := self.unserved_reply()) is not None:
             return self.say(unserved)
-        intent = classify(self.text, self.tools, self.order_re)
+        intent = classify(self.text, self.tools, self.order_re, self.meaning)
         if intent in ("yes", "no"):
             if self.ongoing_flow() is None:
                 return self.say(

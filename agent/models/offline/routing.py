@@ -2,11 +2,14 @@
 
 Intents: yes, no, person, greeting, thanks, status (a return already made), next ("what happens
 now?"), why ("why?"), track, label, return, lookup, tool:<name> (a developer's own action, matched
-on its examples), question, or '' (no request of its own: details for one already under way). Regular expressions, not a model: predictable, and easy to read in a review.
+on its examples), question, or '' (no request of its own: details for one already under way).
+Regular expressions first: predictable, and easy to read in a review. What they leave unclaimed
+may be routed by meaning (intent_vectors.py: sentence vectors against each intent's examples).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,7 +18,10 @@ from typing import Any
 
 from agent.models.base import ToolSpec
 from agent.models.offline import slots
-from agent.models.offline.order_ids import OrderShape
+from agent.models.offline.intent_vectors import IntentVectors, speaks_of_own
+from agent.models.offline.order_ids import EMAIL_RE, OrderShape
+
+log = logging.getLogger(__name__)
 
 OFFER_RETURN = "Shall I start this return for you?"
 OFFER_LABEL = "Would you like me to create the prepaid return label now?"
@@ -30,6 +36,12 @@ PERSON_RE = re.compile(
     r"customer service|support team|speak to|talk to)\b",
     re.I,
 )
+# A call back is asked of a person: no action phones anyone.
+CALL_BACK_RE = re.compile(
+    r"\b(?:call|phone|ring) (?:me|us)\b|\bgive (?:me|us) a (?:call|ring|phone call)\b|"
+    r"\bcall ?back\b",
+    re.I,
+)
 GREETING_RE = re.compile(
     r"^\s*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening))\b(?:\s+there)?[\s!.,]*", re.I
 )
@@ -41,6 +53,26 @@ TRACK_RE = re.compile(
     r"where(?:'s| is| are) (?:it|they|them)|has it shipped|shipped yet|"
     r"when will (?:it|my \w+) (?:arrive|come|be delivered)|delivery status|not arrived|"
     r"hasn't arrived|has not arrived|still waiting)\b",
+    re.I,
+)
+# Other ways a shopper asks after a delivery: that it is not here yet, its news or status, when it
+# gets here, the carrier bringing it, a parcel of several still missing.
+_PARCEL = r"(?:parcel|package|order|delivery|shipment|stuff|items?|box|boxes|things?)s?"
+_SHIPMENT = r"(?:parcel|package|delivery|deliveries|shipment|box|boxes)s?"  # not "order": a lookup
+_THEIRS = rf"(?:it|they|(?:my|our|the) (?:\w+ )?{_PARCEL})"
+DELIVERY_RE = re.compile(
+    r"\b(?:still (?:isn't|is not|isnt|hasn't|has not|hasnt|not) (?:here|arrived|come|turned up|"
+    r"shown up|delivered)|(?:isn't|is not|isnt|aren't|are not|not) here yet|"
+    r"(?:hasn't|has not|hasnt|haven't|have not|never) (?:come|turned up|shown up|got here|"
+    r"been delivered|showed up)|out for delivery|on (?:its|it's|their) way|"
+    rf"(?:status|news|updates?|progress|eta|whereabouts) (?:on|of|for|about|with) (?:my|our|the) "
+    rf"(?:\w+ )?{_SHIPMENT}|\beta\b|estimated (?:delivery|arrival)|delivery (?:date|estimate)|"
+    rf"when (?:is|are|will|does|do|should|would) {_THEIRS} (?:be )?(?:going to |gonna )?"
+    r"(?:get here|arrive|come|turn up|show up|be here|here|delivered|reach me|land)|"
+    r"when (?:can|should|will) (?:i|we) (?:expect|get|receive) (?:it|them|my|our)|"
+    r"where(?:'s| is| are|s) the (?:other|rest|missing|second)|"
+    rf"(?:which|what) (?:carrier|courier|delivery (?:company|service))|"
+    rf"who(?:'s| is) (?:delivering|bringing|shipping) {_THEIRS})\b",
     re.I,
 )
 LABEL_RE = re.compile(r"\b(?:label|shipping slip|postage)\b", re.I)
@@ -137,9 +169,15 @@ def read_tools(tools: Sequence[ToolSpec]) -> dict[str, Tool]:
 
 
 # Classifying the shopper's latest words ---------------------------------------------------------
-def classify(text: str, tools: dict[str, Tool], order_re: re.Pattern[str] | OrderShape) -> str:
+def classify(
+    text: str,
+    tools: dict[str, Tool],
+    order_re: re.Pattern[str] | OrderShape,
+    meaning: IntentVectors | None = None,
+) -> str:
     """One of: yes, no, person, greeting, thanks, track, label, return, lookup, tool:<name>,
-    question, or '' (nothing recognisable: details for an ongoing request)."""
+    question, or '' (nothing recognisable: details for an ongoing request). With `meaning`, a
+    message no keyword rule claims is routed by its sentence vector (intent_vectors.py)."""
     greeting = GREETING_RE.match(text)
     if greeting:  # "Hi! Can I return…" is the question; "hi, how are you?" is a greeting
         rest = text[greeting.end() :]
@@ -152,8 +190,9 @@ def classify(text: str, tools: dict[str, Tool], order_re: re.Pattern[str] | Orde
         return "no"
     if short and slots.is_yes(text):
         return "yes"
-    if PERSON_RE.search(text) and re.search(
-        r"\b(?:talk|speak|chat|person|human|agent)\b", text, re.I
+    if CALL_BACK_RE.search(text) or (
+        PERSON_RE.search(text)
+        and re.search(r"\b(?:talk|speak|chat|person|human|agent)\b", text, re.I)
     ):
         return "person"
     if THANKS_RE.match(text) and short:
@@ -165,7 +204,9 @@ def classify(text: str, tools: dict[str, Tool], order_re: re.Pattern[str] | Orde
     about = _about_a_return(text, tools)
     if about:
         return about
-    if TRACK_RE.search(text) and "fetch_tracking" in tools:
+    if "fetch_tracking" in tools and (
+        TRACK_RE.search(text) or asks_after_delivery(text, has_order)
+    ):
         return "track"
     if LABEL_RE.search(text) and "generate_label" in tools and not QUESTION_START_RE.match(text):
         return "label"
@@ -186,14 +227,73 @@ def classify(text: str, tools: dict[str, Tool], order_re: re.Pattern[str] | Orde
         and re.search(r"\b(?:my|it|them|they|arrived|came)\b", text, re.I)
     ):
         return "return"
+    return _by_lookup_or_meaning(text, tools, order_re, meaning, is_question, has_order)
+
+
+def _by_lookup_or_meaning(
+    text: str,
+    tools: dict[str, Tool],
+    order_re: re.Pattern[str] | OrderShape,
+    meaning: IntentVectors | None,
+    is_question: bool,
+    has_order: bool,
+) -> str:
+    """What no sharper keyword claimed: an order lookup ("my order" said of a request), a request
+    recognised by its meaning, details for a request under way, or a question."""
+    meant = by_meaning(text, tools, order_re, meaning, has_order)
     asks_us = re.search(r"\b(?:can|could|would|will) you\b|\bplease\b", text, re.I) is not None
     if LOOKUP_RE.search(text) and (asks_us or not is_question) and "lookup_order" in tools:
-        return "lookup"
+        # "my order" is in most requests about one: a sharper meaning (its delivery, its
+        # return) wins over the plain lookup
+        return meant if meant in ("track", "status", "return", "label") else "lookup"
+    if meant == "return" and is_question and not (has_order or ACT_RE.search(text)):
+        return "question"  # as with the keywords: "can I…?" asks about the policy
+    if meant:
+        return meant
     if has_order or slots.find_emails(text):
         return ""  # details: for the request under way, or (with none) an order lookup
     if is_question or text.strip().endswith("?") or len(slots.words(text)) > 8:
         return "question"
     return ""
+
+
+# A delivery asked after in other words (DELIVERY_RE) counts when it is the shopper's own (not
+# "which carrier do you use?") and not money they wait for ("my refund still isn't here").
+_MONEY_RE = re.compile(r"\b(?:refund|refunded|money|credit|reimburse\w*)\b", re.I)
+
+
+def asks_after_delivery(text: str, has_order: bool) -> bool:
+    return (
+        DELIVERY_RE.search(text) is not None
+        and (has_order or speaks_of_own(text))
+        and not _MONEY_RE.search(text)
+    )
+
+
+def by_meaning(
+    text: str,
+    tools: dict[str, Tool],
+    order_re: re.Pattern[str] | OrderShape,
+    meaning: IntentVectors | None,
+    has_order: bool,
+) -> str | None:
+    """The request the message means, by sentence vectors, when it speaks of the shopper's own
+    order or parcel and has words beyond its order number and email."""
+    if meaning is None or not (has_order or speaks_of_own(text)):
+        return None
+    bare = EMAIL_RE.sub(" ", text)
+    for typed in slots.as_shape(order_re).spans(bare):
+        bare = bare.replace(typed, " ")
+    bare = " ".join(bare.split()).strip(" ,.;:")
+    if len(slots.content_terms(bare)) < 2:
+        return None
+    custom = [name for name in tools if name not in BUILTIN]
+    try:
+        return meaning.route(bare, custom, tools)
+    except Exception:  # noqa: BLE001 - an encoder that fails leaves the keyword rules in charge
+        log.warning("routing by meaning failed; keywords only", exc_info=not meaning.failed)
+        meaning.failed = True  # the traceback once, not on every message
+        return None
 
 
 def _about_a_return(text: str, tools: dict[str, Tool]) -> str | None:

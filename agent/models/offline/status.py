@@ -69,7 +69,7 @@ class StatusFlows(Memory):
     def status_scope(self) -> int:
         """Details count from the message that asked about the return (just before it)."""
         for index, text in reversed(self.conv.user_turns):
-            if classify(text, self.tools, self.order_re) in ("status", "next", "why"):
+            if classify(text, self.tools, self.order_re, self.meaning) in ("status", "next", "why"):
                 return index - 1
         return self.conv.last_user_index - 1
 
