@@ -38,9 +38,12 @@ REASON_PHRASES: dict[str, tuple[str, ...]] = {
     ),
     "wrong_item": (
         "wrong one",
-        "not the one i ordered",
-        "not the * i ordered",
-        "not the * we ordered",
+        *(
+            f"{negation} the * {who} {verb}"  # "that isn't the teapot I ordered"
+            for negation in ("not", "isn't", "wasn't", "aren't", "weren't")
+            for who in ("i", "we")
+            for verb in ("ordered", "bought", "chose", "picked")
+        ),
         "isn't what i ordered",
         "wasn't what i ordered",
         "not what i ordered",
