@@ -11,8 +11,22 @@ from typing import Any
 from agent.models.base import ModelRequest, PassageFact
 from agent.models.offline import slots
 from agent.models.offline.order_ids import learn_shape
-from agent.models.offline.routing import FLOWS, Tool, classify, read_tools
+from agent.models.offline.routing import (
+    FLOWS,
+    QUESTION_START_RE,
+    RMA_RE,
+    Tool,
+    classify,
+    read_tools,
+)
 from agent.models.offline.state import Conversation, ToolOutcome, read_conversation
+
+
+def states_reason(text: str) -> bool:
+    """Says why something is coming back, not asking ("we changed our minds about the candle
+    holders", not "what if it arrives broken?")."""
+    asks = QUESTION_START_RE.match(text) is not None or text.rstrip().endswith("?")
+    return not asks and slots.find_reason(text) is not None
 
 
 class Memory:
@@ -43,6 +57,7 @@ class Memory:
 
     def order_ids_in(self, text: str, index: int | None = None) -> list[str]:
         at = self.conv.last_user_index if index is None else index
+        text = RMA_RE.sub(" ", text)  # a return's number is not an order's ("RMA-UQD394")
         return self.order_re.find(text, expecting=self.expecting_order(at))
 
     def gives_details(self) -> bool:
@@ -65,6 +80,8 @@ class Memory:
             intent = classify(text, self.tools, self.order_re)
             if intent in FLOWS or intent.startswith("tool:"):
                 return intent
+            if intent in ("", "question") and states_reason(text):
+                return "return"  # the reason came first, the order number after
             if intent in ("question", "greeting", "thanks", "person", "no"):
                 return None
         return None

@@ -19,6 +19,7 @@ from typing import Any
 
 from agent.models.base import ModelReply, ToolCall
 from agent.models.offline import slots
+from agent.models.offline.memory import states_reason
 from agent.models.offline.mine import LIST_TOOL, SignedIn
 from agent.models.offline.photos import photo_follow_up
 from agent.models.offline.questions import answer_parts, only_questions, split_questions
@@ -51,6 +52,8 @@ class Planner(ReturnFlows, StatusFlows, SignedIn, Unserved):
             return follow_up
         offered = self.conv.previous_assistant_text()
         answer = slots.leading_answer(self.text)  # "yes, go ahead and …" answers the offer too
+        if OFFER_RETURN in offered and answer is None and self.asks_again(self.text):
+            return self.return_flow(consent=None)  # "can I send them back?": the offer stands
         if answer is not None:
             if OFFER_RETURN in offered:
                 return self.return_flow(consent=answer == "yes")
@@ -71,13 +74,7 @@ class Planner(ReturnFlows, StatusFlows, SignedIn, Unserved):
                     else "No problem. Is there anything else I can help with?"
                 )
             intent = ""
-        if intent == "" or (intent in ("question", "lookup") and self.gives_details()):
-            intent = self.ongoing_flow() or intent
-        if intent == "" and self.order_ids_in(self.text):
-            intent = "lookup"  # an order number on its own: look the order up
-        intent = self.signed_in_intent(intent)
-        if intent in FLOWS and only_questions(self.text) and not self.gives_details():
-            intent = "question"
+        intent = self.in_context(intent)
         if intent in ("why", "next"):
             about = self.why_flow() if intent == "why" else self.next_flow()
             if about is not None:
@@ -104,6 +101,22 @@ class Planner(ReturnFlows, StatusFlows, SignedIn, Unserved):
         if intent == "no":
             return self.say("No problem. Is there anything else I can help with?")
         return self.say(self.answer_question())
+
+    def in_context(self, intent: str) -> str:
+        """The intent of the latest words in the light of the conversation: details for the
+        request under way, a verified shopper's own order, a reason stated on its own."""
+        if intent == "" or (intent in ("question", "lookup") and self.gives_details()):
+            intent = self.ongoing_flow() or intent
+        if intent == "" and self.order_ids_in(self.text):
+            intent = "lookup"  # an order number on its own: look the order up
+        intent = self.signed_in_intent(intent)
+        if intent in FLOWS and only_questions(self.text) and not self.gives_details():
+            intent = "question"
+        if intent in ("", "question") and (
+            states_reason(self.text) or self.asks_about_own_window()
+        ):
+            intent = "return"  # "we changed our minds about the candle holders"
+        return intent
 
     # Replies ------------------------------------------------------------------------------------
     def say(self, text: str) -> ModelReply:

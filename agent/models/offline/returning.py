@@ -27,9 +27,7 @@ from agent.models.offline.state import ToolOutcome
 
 # Reasons that are the shopper's choice, not a fault: a refusal for one of these may not be final.
 BUYER_REASONS = frozenset({"changed_mind", "wrong_size", "no_longer_needed", "ordered_by_mistake"})
-FAULT_HINT = (
-    " If it arrived damaged or we made a mistake with it, tell me what happened and I'll check again."
-)
+FAULT_HINT = " If it arrived damaged or we made a mistake with it, tell me what happened and I'll check again."
 # "how many days do I have left", "until when can I…", "is it too late to…": the return window.
 WINDOW_RE = re.compile(
     r"\b(?:how many days|how long|how much time)\b.{0,40}\b(?:left|still)\b|"
@@ -37,6 +35,8 @@ WINDOW_RE = re.compile(
     r"\bstill (?:return|send|within|in time|eligible|returnable)\b|\bdeadline\b",
     re.I,
 )
+
+OWN_RE = re.compile(r"\b(?:my|our|mine|ours)\b", re.I)
 
 
 def asks_if_returnable(text: str) -> bool:
@@ -61,6 +61,17 @@ class ReturnFlows(Memory):
 
     def verified_order(self, what: str) -> tuple[dict[str, Any] | None, ModelReply | None]:
         raise NotImplementedError
+
+    # Reading the request --------------------------------------------------------------------------
+    @staticmethod
+    def asks_again(text: str) -> bool:
+        """After the offer, "can I send them back?" asks for what was just offered."""
+        return asks_if_returnable(text) and len(slots.words(text)) <= 10
+
+    def asks_about_own_window(self) -> bool:
+        """ "How many days do I have left to return my print?": about the shopper's own order."""
+        own = OWN_RE.search(self.text) is not None or bool(self.order_ids_in(self.text))
+        return own and "check_eligibility" in self.tools and bool(WINDOW_RE.search(self.text))
 
     def resolution_note(self, since: int) -> str:
         """Eligibility is worded as a refund; say so when the shopper asked for something else."""
@@ -87,6 +98,10 @@ class ReturnFlows(Memory):
             return self.authorize(offered, since)
         picked = self.items(order, since)
         reason = self.reason(since)
+        if picked and reason is None and self.asked_if_returnable(since):
+            first_look = self.first_look(order, picked, since)
+            if first_look is not None:
+                return first_look
         if not picked or reason is None:
             return self.ask_item_and_reason(order, [item for item, _ in picked], reason)
         current = [o for o in self.turn if o.name == "check_eligibility"]
@@ -105,18 +120,47 @@ class ReturnFlows(Memory):
             ],
         )
 
+    def asked_if_returnable(self, since: int) -> bool:
+        return any(asks_if_returnable(text) for text in self.user_texts(since))
+
+    def first_look(
+        self, order: dict[str, Any], picked: list[tuple[dict[str, Any], int]], since: int
+    ) -> ModelReply | None:
+        """Check the items without a reason and say what the policy allows; None once done."""
+        current = [o for o in self.turn if o.name == "check_eligibility"]
+        if current:
+            return self.after_first_look(current, [item for item, _ in picked])
+        if any(o.name == "check_eligibility" and o.index > since for o in self.conv.outcomes):
+            return None  # looked already: now the reason
+        return self.call_many(
+            "check_eligibility",
+            [
+                {"order_id": order["order_id"], "sku": item["sku"], "quantity": qty}
+                for item, qty in picked
+            ],
+        )
+
+    def after_first_look(
+        self, checks: list[ToolOutcome], picked: list[dict[str, Any]]
+    ) -> ModelReply:
+        if not all(o.ok for o in checks):
+            return self.say(self.relay())
+        if not any(self.eligible(o) for o in checks):  # final sale, past the window: say so
+            return self.say(f"{self.relay()}{FAULT_HINT} {OFFER_PERSON}")
+        names = slots.join_or([f"the {i.get('name')}" for i in picked], "and")
+        return self.say(
+            f"{self.relay()} If you'd like to return {names}, what's the reason — "
+            f"{ASK_REASON_EXAMPLES}?"
+        )
+
     def after_checks(self, checks: list[ToolOutcome], reason: str, since: int) -> ModelReply:
         """Relay each item's eligibility; offer the return if any item qualifies."""
         if any(self.eligible(o) for o in checks if o.ok):
             return self.say(f"{self.relay()}{self.resolution_note(since)} {OFFER_RETURN}")
         if not all(o.ok for o in checks):
             return self.say(self.relay())
-        hint = ""
-        if reason in BUYER_REASONS:  # a fault may still qualify where a change of mind didn't
-            hint = (
-                " If it arrived damaged or we made a mistake with it, tell me what happened "
-                "and I'll check again."
-            )
+        # A fault may still qualify where a change of mind didn't.
+        hint = FAULT_HINT if reason in BUYER_REASONS else ""
         return self.say(f"{self.relay()}{hint} {OFFER_PERSON}")
 
     def ask_item_and_reason(
@@ -176,4 +220,3 @@ class ReturnFlows(Memory):
         if created and created[-1].ok is False and created[-1].code == "declined":
             text = "No problem — I haven't started a return. Anything else I can help with?"
         return self.say(text or "Done.")
-
