@@ -118,6 +118,16 @@ def test_a_reason_given_before_the_order_number_starts_the_return_and_is_kept():
     assert args["sku"] == "CER-MUG-SAGE" and args["reason"] == "changed_mind"
 
 
+def test_a_wish_about_no_thing_bought_is_no_return():
+    reply = Chat().user("I don't want to pay for shipping").reply()
+    assert "return" not in reply.text
+
+
+def test_waiting_for_a_parcel_is_not_asking_about_the_return_window():
+    reply = Chat().user("how long do I still have to wait for order WK-1001?").reply()
+    assert "a return" not in reply.text
+
+
 def test_asking_again_whether_it_can_go_back_keeps_the_offer_open():
     reply = eligible_chat().user("so can I send it back?").reply()
     name, args = only_call(reply)  # checked again, then offered again

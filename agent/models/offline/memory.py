@@ -21,12 +21,18 @@ from agent.models.offline.routing import (
 )
 from agent.models.offline.state import Conversation, ToolOutcome, read_conversation
 
+# A reason is about a thing the shopper has: "it", "the bowls", "our order" ("I don't want to pay
+# for shipping" says no such thing).
+THING_RE = re.compile(
+    r"\b(?:it|its|it's|they|them|they're|this|these|those|the|my|our|arrived|came)\b", re.I
+)
+
 
 def states_reason(text: str) -> bool:
     """Says why something is coming back, not asking ("we changed our minds about the candle
     holders", not "what if it arrives broken?")."""
     asks = QUESTION_START_RE.match(text) is not None or text.rstrip().endswith("?")
-    return not asks and slots.find_reason(text) is not None
+    return not asks and THING_RE.search(text) is not None and slots.find_reason(text) is not None
 
 
 class Memory:

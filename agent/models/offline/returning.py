@@ -36,6 +36,10 @@ WINDOW_RE = re.compile(
     re.I,
 )
 
+# The words of "so can I still send them back, then?": nothing asked but the return itself.
+ASKING_AGAIN = frozenset(
+    {"return", "send", "back", "so", "them", "they", "still", "then", "really"}
+)
 OWN_RE = re.compile(r"\b(?:my|our|mine|ours)\b", re.I)
 
 
@@ -66,12 +70,18 @@ class ReturnFlows(Memory):
     @staticmethod
     def asks_again(text: str) -> bool:
         """After the offer, "can I send them back?" asks for what was just offered."""
-        return asks_if_returnable(text) and len(slots.words(text)) <= 10
+        rest = slots.content_terms(text) - ASKING_AGAIN
+        return asks_if_returnable(text) and not rest
 
     def asks_about_own_window(self) -> bool:
         """ "How many days do I have left to return my print?": about the shopper's own order."""
-        own = OWN_RE.search(self.text) is not None or bool(self.order_ids_in(self.text))
-        return own and "check_eligibility" in self.tools and bool(WINDOW_RE.search(self.text))
+        text = self.text
+        own = OWN_RE.search(text) is not None or bool(self.order_ids_in(text))
+        # "how long do I still have to wait for my order?" is about the parcel, not the window
+        returning = RETURN_RE.search(text) is not None or "returnable" in text.lower()
+        return (
+            own and returning and "check_eligibility" in self.tools and bool(WINDOW_RE.search(text))
+        )
 
     def resolution_note(self, since: int) -> str:
         """Eligibility is worded as a refund; say so when the shopper asked for something else."""
