@@ -27,7 +27,10 @@ from agent.models.offline.state import ToolOutcome
 
 # Reasons that are the shopper's choice, not a fault: a refusal for one of these may not be final.
 BUYER_REASONS = frozenset({"changed_mind", "wrong_size", "no_longer_needed", "ordered_by_mistake"})
-FAULT_HINT = " If it arrived damaged or we made a mistake with it, tell me what happened and I'll check again."
+FAULT_HINT = (
+    " If it arrived damaged or we made a mistake with it, tell me what happened and I'll check "
+    "again."
+)
 # "how many days do I have left", "until when can I…", "is it too late to…": the return window.
 WINDOW_RE = re.compile(
     r"\b(?:how many days|how long|how much time)\b.{0,40}\b(?:left|still)\b|"
@@ -74,7 +77,8 @@ class ReturnFlows(Memory):
         return asks_if_returnable(text) and not rest
 
     def asks_about_own_window(self) -> bool:
-        """ "How many days do I have left to return my print?": about the shopper's own order."""
+        """A question about the window of the shopper's own order ("how many days do I have left
+        to return my print?")."""
         text = self.text
         own = OWN_RE.search(text) is not None or bool(self.order_ids_in(text))
         # "how long do I still have to wait for my order?" is about the parcel, not the window
