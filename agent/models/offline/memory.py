@@ -12,8 +12,28 @@ from agent.models.base import ModelRequest, PassageFact
 from agent.models.offline import slots
 from agent.models.offline.intent_vectors import IntentVectors
 from agent.models.offline.order_ids import learn_shape
-from agent.models.offline.routing import FLOWS, Tool, classify, read_tools
+from agent.models.offline.routing import (
+    FLOWS,
+    QUESTION_START_RE,
+    RMA_RE,
+    Tool,
+    classify,
+    read_tools,
+)
 from agent.models.offline.state import Conversation, ToolOutcome, read_conversation
+
+# A reason is about a thing the shopper has: "it", "the bowls", "our order" ("I don't want to pay
+# for shipping" says no such thing).
+THING_RE = re.compile(
+    r"\b(?:it|its|it's|they|them|they're|this|these|those|the|my|our|arrived|came)\b", re.I
+)
+
+
+def states_reason(text: str) -> bool:
+    """Says why something is coming back, not asking ("we changed our minds about the candle
+    holders", not "what if it arrives broken?")."""
+    asks = QUESTION_START_RE.match(text) is not None or text.rstrip().endswith("?")
+    return not asks and THING_RE.search(text) is not None and slots.find_reason(text) is not None
 
 
 class Memory:
@@ -45,6 +65,7 @@ class Memory:
 
     def order_ids_in(self, text: str, index: int | None = None) -> list[str]:
         at = self.conv.last_user_index if index is None else index
+        text = RMA_RE.sub(" ", text)  # a return's number is not an order's ("RMA-UQD394")
         return self.order_re.find(text, expecting=self.expecting_order(at))
 
     def gives_details(self) -> bool:
@@ -67,6 +88,8 @@ class Memory:
             intent = classify(text, self.tools, self.order_re, self.meaning)
             if intent in FLOWS or intent.startswith("tool:"):
                 return intent
+            if intent in ("", "question") and states_reason(text):
+                return "return"  # the reason came first, the order number after
             if intent in ("question", "greeting", "thanks", "person", "no"):
                 return None
         return None

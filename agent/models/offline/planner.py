@@ -20,11 +20,12 @@ from typing import Any
 from agent.models.base import ModelReply, ToolCall
 from agent.models.offline import slots
 from agent.models.offline.abstain import abstain
+from agent.models.offline.memory import states_reason
 from agent.models.offline.mine import LIST_TOOL, SignedIn
 from agent.models.offline.photos import photo_follow_up
 from agent.models.offline.questions import answer_parts
+from agent.models.offline.returning import ReturnFlows
 from agent.models.offline.routing import (
-    ASK_REASON_EXAMPLES,
     FLOWS,
     HANDOFF_TOOL,
     OFFER_LABEL,
@@ -39,13 +40,11 @@ from agent.models.offline.status import StatusFlows
 from agent.models.offline.unserved import Unserved
 from agent.models.questions import only_questions
 
-# Reasons that are the shopper's choice, not a fault: a refusal for one of these may not be final.
-BUYER_REASONS = frozenset({"changed_mind", "wrong_size", "no_longer_needed", "ordered_by_mistake"})
 
-
-class Planner(StatusFlows, SignedIn, Unserved):
-    """Decides the next step from what `Memory` reads (returns already made: `StatusFlows`; a
-    verified shopper's own orders: `SignedIn`; requests no action serves: `Unserved`)."""
+class Planner(ReturnFlows, StatusFlows, SignedIn, Unserved):
+    """Decides the next step from what `Memory` reads (a return: `ReturnFlows`; returns already
+    made: `StatusFlows`; a verified shopper's own orders: `SignedIn`; requests no action serves:
+    `Unserved`)."""
 
     # Entry ---------------------------------------------------------------------------------------
     def reply(self) -> ModelReply:
@@ -55,6 +54,8 @@ class Planner(StatusFlows, SignedIn, Unserved):
             return follow_up
         offered = self.conv.previous_assistant_text()
         answer = slots.leading_answer(self.text)  # "yes, go ahead and …" answers the offer too
+        if OFFER_RETURN in offered and answer is None and self.asks_again(self.text):
+            return self.return_flow(consent=None)  # "can I send them back?": the offer stands
         if answer is not None:
             if OFFER_RETURN in offered:
                 return self.return_flow(consent=answer == "yes")
@@ -75,13 +76,7 @@ class Planner(StatusFlows, SignedIn, Unserved):
                     else "No problem. Is there anything else I can help with?"
                 )
             intent = ""
-        if intent == "" or (intent in ("question", "lookup") and self.gives_details()):
-            intent = self.ongoing_flow() or intent
-        if intent == "" and self.order_ids_in(self.text):
-            intent = "lookup"  # an order number on its own: look the order up
-        intent = self.signed_in_intent(intent)
-        if intent in FLOWS and only_questions(self.text) and not self.gives_details():
-            intent = "question"
+        intent = self.in_context(intent)
         if intent in ("why", "next"):
             about = self.why_flow() if intent == "why" else self.next_flow()
             if about is not None:
@@ -108,6 +103,22 @@ class Planner(StatusFlows, SignedIn, Unserved):
         if intent == "no":
             return self.say("No problem. Is there anything else I can help with?")
         return self.say(self.answer_question()) if self.facts.answerable else abstain()
+
+    def in_context(self, intent: str) -> str:
+        """The intent of the latest words in the light of the conversation: details for the
+        request under way, a verified shopper's own order, a reason stated on its own."""
+        if intent == "" or (intent in ("question", "lookup") and self.gives_details()):
+            intent = self.ongoing_flow() or intent
+        if intent == "" and self.order_ids_in(self.text):
+            intent = "lookup"  # an order number on its own: look the order up
+        intent = self.signed_in_intent(intent)
+        if intent in FLOWS and only_questions(self.text) and not self.gives_details():
+            intent = "question"
+        if intent in ("", "question") and (
+            states_reason(self.text) or self.asks_about_own_window()
+        ):
+            intent = "return"  # "we changed our minds about the candle holders"
+        return intent
 
     # Replies ------------------------------------------------------------------------------------
     def say(self, text: str) -> ModelReply:
@@ -189,13 +200,6 @@ class Planner(StatusFlows, SignedIn, Unserved):
         return answer
 
     # Slots --------------------------------------------------------------------------------------
-    def resolution_note(self, since: int) -> str:
-        """Eligibility is worded as a refund; say so when the shopper asked for something else."""
-        resolution = self.resolution(since)
-        if resolution == "refund":
-            return ""
-        return f" You asked for {resolution.replace('_', ' ')} instead of a refund."
-
     def ask_identity(self, order_id: str | None, email: str | None, what: str) -> ModelReply:
         prefix = self.relay()
         if not order_id and not email:
@@ -227,114 +231,6 @@ class Planner(StatusFlows, SignedIn, Unserved):
         return None, self.call("lookup_order", {"order_id": order_id, "email": email})
 
     # Flows --------------------------------------------------------------------------------------
-    def return_flow(self, consent: bool | None) -> ModelReply:
-        order, reply = self.verified_order("a return")
-        if reply is not None:
-            return reply
-        assert order is not None
-        since = self.scope_start()
-        done = [o for o in self.turn if o.name in ("create_return_authorization", "generate_label")]
-        if done:
-            return self.after_authorization()
-        offered = [o for o in self.offered_checks(since) if o.ok and self.eligible(o)]
-        if consent is not None and offered:
-            if not consent:
-                return self.say(
-                    "No problem — I haven't started a return. Anything else I can help with?"
-                )
-            return self.authorize(offered, since)
-        picked = self.items(order, since)
-        reason = self.reason(since)
-        if not picked or reason is None:
-            return self.ask_item_and_reason(order, [item for item, _ in picked], reason)
-        current = [o for o in self.turn if o.name == "check_eligibility"]
-        if current:
-            return self.after_checks(current, reason, since)
-        return self.call_many(
-            "check_eligibility",
-            [
-                {
-                    "order_id": order["order_id"],
-                    "sku": item["sku"],
-                    "quantity": qty,
-                    "reason": reason,
-                }
-                for item, qty in picked
-            ],
-        )
-
-    def after_checks(self, checks: list[ToolOutcome], reason: str, since: int) -> ModelReply:
-        """Relay each item's eligibility; offer the return if any item qualifies."""
-        if any(self.eligible(o) for o in checks if o.ok):
-            return self.say(f"{self.relay()}{self.resolution_note(since)} {OFFER_RETURN}")
-        if not all(o.ok for o in checks):
-            return self.say(self.relay())
-        hint = ""
-        if reason in BUYER_REASONS:  # a fault may still qualify where a change of mind didn't
-            hint = (
-                " If it arrived damaged or we made a mistake with it, tell me what happened "
-                "and I'll check again."
-            )
-        return self.say(f"{self.relay()}{hint} {OFFER_PERSON}")
-
-    def ask_item_and_reason(
-        self, order: dict[str, Any], picked: list[dict[str, Any]], reason: str | None
-    ) -> ModelReply:
-        prefix = self.relay()
-        if not picked:
-            names = [f"the {i.get('name')}" for i in order.get("items") or []]
-            text = f"Which item would you like to return: {slots.join_or(names)}?"
-            if reason is None:
-                text += f" And why are you returning it — {ASK_REASON_EXAMPLES}?"
-        else:
-            names = [f"the {i.get('name')}" for i in picked]
-            text = (
-                f"Could you tell me why you're returning {slots.join_or(names, 'and')} — "
-                f"{ASK_REASON_EXAMPLES}?"
-            )
-        return self.say(f"{prefix} {text}" if prefix else text)
-
-    def authorize(self, checks: list[ToolOutcome], since: int) -> ModelReply:
-        tool = self.tools.get("create_return_authorization")
-        if tool is None:
-            return self.say(f"I can't start returns here. {OFFER_PERSON}")
-        first = checks[0].arguments
-        lines = [
-            {"sku": o.arguments.get("sku"), "quantity": o.arguments.get("quantity", 1)}
-            for o in checks
-        ]
-        arguments: dict[str, Any] = {"order_id": first.get("order_id")}
-        if "lines" in tool.properties:
-            arguments["lines"] = lines
-        else:
-            arguments.update(lines[0])
-        arguments["reason"] = first.get("reason")
-        if "resolution" in tool.properties:
-            arguments["resolution"] = self.resolution(since)
-        return self.call("create_return_authorization", arguments)
-
-    def after_authorization(self) -> ModelReply:
-        created = [o for o in self.turn if o.name == "create_return_authorization"]
-        labels = [o for o in self.turn if o.name == "generate_label"]
-        if created and created[-1].ok and not labels:
-            rma = created[-1].result
-            if (
-                rma.get("status") == "approved"
-                and rma.get("needs_label", rma.get("return_shipping_required", True))
-                and "generate_label" in self.tools
-                and rma.get("rma_id")
-            ):
-                return self.call("generate_label", {"rma_id": rma["rma_id"]})
-        text = self.relay()
-        if labels and not labels[-1].ok and labels[-1].code == "declined":
-            text = (
-                self.relay(created)
-                + " I haven't made a label yet — just ask whenever you want one."
-            )
-        if created and created[-1].ok is False and created[-1].code == "declined":
-            text = "No problem — I haven't started a return. Anything else I can help with?"
-        return self.say(text or "Done.")
-
     def label_flow(self, consent: bool) -> ModelReply:
         labels = [o for o in self.turn if o.name == "generate_label"]
         if labels:

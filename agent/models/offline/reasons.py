@@ -1,5 +1,15 @@
-"""Return reasons and resolutions in the shopper's words: a small synonym table per reason code,
-matched exactly or, for typos ("chnaged my mnid"), by close spelling of the same number of words.
+"""Return reasons and resolutions in the shopper's words, read with the lexicon in reason_words.py.
+
+Reading goes in three steps, each a general rule rather than a list of sentences:
+- the text is evened out: lower case, "do not"/"dont" written "don't", emails dropped, and a word
+  that is no English word but one slip from a lexicon word ("broekn", "chnaged") mended to it
+  (rapidfuzz's optimal-string-alignment distance: a swapped pair of letters is one slip);
+- every lexicon phrase found is a span; where spans overlap the longest wins ("doesn't work with
+  my kitchen" is a matter of taste, not "doesn't work"), and a denial ("not broken") wins over the
+  fault it denies;
+- of what is left the highest-priority reason counts (a fault before a buyer's reason).
+"I'd like store credit instead of a refund" names the refund only to set it aside, so such a
+clause is dropped before either is read.
 
 Only codes the action's schema offers are used; a missing one falls back to the nearest it has.
 """
@@ -8,224 +18,197 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from difflib import SequenceMatcher
+from functools import lru_cache
+from importlib import resources
 
-# Return reasons and resolutions -----------------------------------------------------------------
-# reason value → phrases. Only values the action's schema offers are used (see pick_reason).
-REASON_PHRASES: dict[str, tuple[str, ...]] = {
-    "seller_error": (
-        "misspelled",
-        "misspelt",
-        "spelling",
-        "spelled wrong",
-        "typo",
-        "wrong engraving",
-        "engraving is wrong",
-        "engraved wrong",
-        "wrong name",
-        "your mistake",
-        "you made a mistake",
-    ),
-    "wrong_item": (
-        "wrong one",
-        "not the one i ordered",
-        "isn't what i ordered",
-        "wasn't what i ordered",
-        "but i ordered",
-        "instead of",
-        "wrong colour sent",
-        "wrong item",
-        "wrong product",
-        "sent the wrong",
-        "sent me the wrong",
-        "not what i ordered",
-        "different item",
-        "wrong colour",
-        "wrong color",
-        "missing part",
-    ),
-    "defective": (
-        "defective",
-        "faulty",
-        "stopped working",
-        "doesn't work",
-        "does not work",
-        "not working",
-        "won't turn on",
-        "leaking",
-        "leaks",
-    ),
-    "damaged": (
-        "came chipped",
-        "arrived chipped",
-        "flaking",
-        "peeling",
-        "cracks",
-        "chips",
-        "dents",
-        "broken in",
-        "glaze",
-        "damaged",
-        "broken",
-        "broke",
-        "cracked",
-        "crack",
-        "chipped",
-        "chip",
-        "shattered",
-        "smashed",
-        "dented",
-        "in pieces",
-        "scratched",
-        "torn",
-        "stained",
-    ),
-    "wrong_size": (
-        "don't fit",
-        "do not fit",
-        "too tight",
-        "too loose",
-        "too narrow",
-        "too wide",
-        "bigger",
-        "smaller",
-        "wrong size",
-        "too small",
-        "too big",
-        "too large",
-        "too short",
-        "too long",
-        "doesn't fit",
-        "does not fit",
-        "didn't fit",
-        "size is off",
-    ),
-    "not_as_described": (
-        "not as described",
-        "looks different",
-        "different from the photo",
-        "not like the picture",
-        "not as pictured",
-        "misleading",
-        "not as advertised",
-    ),
-    "ordered_by_mistake": (
-        "by mistake",
-        "by accident",
-        "accidentally",
-        "ordered twice",
-        "ordered the wrong",
-        "duplicate order",
-        "mistakenly",
-    ),
-    "no_longer_needed": (
-        "no need for",
-        "not need it",
-        "no longer need",
-        "don't need",
-        "do not need",
-        "not needed",
-        "no use for",
-        "too many",
-        "have enough",
-        "got enough",
-    ),
-    "changed_mind": (
-        "changed our minds",
-        "changed our mind",
-        "change of heart",
-        "not our style",
-        "not my style",
-        "not my taste",
-        "not what i expected",
-        "not for us",
-        "don't love",
-        "didn't love",
-        "don't really like",
-        "rather not have",
-        "changed my mind",
-        "change of mind",
-        "change my mind",
-        "don't want",
-        "do not want",
-        "don't like",
-        "do not like",
-        "didn't like",
-        "not for me",
-        "regret",
-        "found it cheaper",
-        "unwanted",
-        "no reason",
-        "just don't",
-        "rather not keep",
-        "too dark",
-        "too light",
-        "doesn't suit",
-        "does not suit",
-        "doesn't go with",
-    ),
+from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
+
+from agent.models.offline.order_ids import EMAIL_RE
+from agent.models.offline.reason_words import (
+    NOT_A_REASON,
+    REASON_FALLBACKS,
+    REASON_PHRASES,
+    RESOLUTION_FALLBACKS,
+    RESOLUTION_PHRASES,
+)
+
+__all__ = [
+    "REASON_PHRASES",
+    "RESOLUTION_PHRASES",
+    "find_reason",
+    "find_resolution",
+    "mend_words",
+    "pick_value",
+]
+
+WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)?")
+CONTRACTIONS = {
+    "do not": "don't",
+    "does not": "doesn't",
+    "did not": "didn't",
+    "is not": "isn't",
+    "was not": "wasn't",
+    "are not": "aren't",
+    "were not": "weren't",
+    "will not": "won't",
+    "would not": "wouldn't",
+    "cannot": "can't",
+    "dont": "don't",
+    "doesnt": "doesn't",
+    "didnt": "didn't",
+    "isnt": "isn't",
+    "wasnt": "wasn't",
+    "arent": "aren't",
 }
-# If the store's schema lacks a value, the phrase falls back to the nearest one it has.
-REASON_FALLBACKS = {
-    "wrong_size": ("changed_mind",),
-    "no_longer_needed": ("changed_mind",),
-    "ordered_by_mistake": ("changed_mind",),
-    "not_as_described": ("seller_error", "damaged"),
-    "wrong_item": ("seller_error", "not_as_described"),
-    "defective": ("damaged",),
-    "seller_error": ("wrong_item", "not_as_described", "damaged"),
-}
-
-RESOLUTION_PHRASES: dict[str, tuple[str, ...]] = {
-    "store_credit": ("store credit", "credit", "gift card", "voucher"),
-    "replacement": (
-        "replacement",
-        "replace it",
-        "exchange",
-        "swap",
-        "new one",
-        "another one",
-        "send another",
-    ),
-    "refund": ("refund", "money back", "my money"),
-}
-RESOLUTION_FALLBACKS = {"replacement": ("exchange",), "store_credit": ("credit",)}
+CONTRACTION_RE = re.compile(r"\b(?:" + "|".join(map(re.escape, CONTRACTIONS)) + r")\b")
+_RESOLUTION_WORDS = "|".join(
+    re.escape(p) for phrases in RESOLUTION_PHRASES.values() for p in phrases
+)
+# "instead of a refund", "rather than store credit", "not a replacement": set aside, not asked for.
+SET_ASIDE_RE = re.compile(
+    rf"\b(?:instead of|rather than|not)\s+(?:(?:a|an|my|the|full|cash)\s+)*(?:{_RESOLUTION_WORDS})\b"
+)
+# Shorter words are too often another word one slip away ("chip" / "ship" / "chop").
+MEND_MIN_CHARS = 4
+NO_REASON = ""  # the value of a denial's span
 
 
-WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-# Below this length a near-spelling is too often another word ("chip" / "ship").
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """The English words of symspellpy's frequency dictionary: a word in it is no typo."""
+    try:
+        source = resources.files("symspellpy") / "frequency_dictionary_en_82_765.txt"
+        lines = source.read_text(encoding="utf-8").splitlines()
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        return frozenset()
+    return frozenset(line.split(" ", 1)[0] for line in lines if line)
+
+
+def _lexicon_words() -> frozenset[str]:
+    phrases = [
+        p for table in (REASON_PHRASES, RESOLUTION_PHRASES) for ps in table.values() for p in ps
+    ]
+    return frozenset(w for p in phrases for w in WORD_RE.findall(p) if len(w) >= MEND_MIN_CHARS)
+
+
+LEXICON_WORDS = _lexicon_words()
+
+
+def _mended(word: str) -> str:
+    if len(word) < MEND_MIN_CHARS or word in LEXICON_WORDS or word in english_words():
+        return word
+    allowed = 1 if len(word) < 8 else 2
+    bare = word.replace("'", "")  # "dosent" is one swap from "doesnt", i.e. "doesn't"
+    best, best_distance = word, allowed + 1
+    for candidate in LEXICON_WORDS:
+        plain = candidate.replace("'", "")
+        if plain[0] != bare[0] or abs(len(plain) - len(bare)) > allowed:
+            continue
+        distance = OSA.distance(bare, plain, score_cutoff=allowed)
+        if distance < best_distance:
+            best, best_distance = candidate, distance
+    return best
+
+
+def mend_words(text: str) -> str:
+    """Each word that is no English word but one slip from a lexicon word, mended to it."""
+    return WORD_RE.sub(lambda m: _mended(m.group(0)), text)
+
+
+def normalise(text: str) -> str:
+    lowered = text.lower().replace("’", "'").replace("‘", "'")
+    lowered = EMAIL_RE.sub(" ", lowered)
+    lowered = CONTRACTION_RE.sub(lambda m: CONTRACTIONS[m.group(0)], lowered)
+    return re.sub(r"\s+", " ", mend_words(lowered))
+
+
+STAR = r"(?:[\w'-]+\s+){0,3}"  # a "*" of the lexicon: up to three words
+
+
+def _compile(phrase: str) -> re.Pattern[str]:
+    body = ""
+    for word in phrase.split():
+        gap = r"\s+" if body and not body.endswith(STAR) else ""
+        body += gap + (STAR if word == "*" else re.escape(word))
+    return re.compile(rf"(?<![a-z']){body}(?:e?s)?(?![a-z])")  # "gift cards", "chips"
+
+
+def _table(phrases: Mapping[str, tuple[str, ...]]) -> list[tuple[int, str, re.Pattern[str]]]:
+    return [
+        (priority, value, _compile(phrase))
+        for priority, (value, values) in enumerate(phrases.items())
+        for phrase in values
+    ]
+
+
+REASON_TABLE = _table({**REASON_PHRASES, NO_REASON: NOT_A_REASON})
+RESOLUTION_TABLE = _table(RESOLUTION_PHRASES)
+
+
+# A slip across words ("to small" for "too small") is a near match of the whole phrase, tried only
+# when nothing matched exactly; short phrases are too often other words.
 FUZZY_MIN_CHARS = 8
-FUZZY_RATIO = 0.84
+FUZZY_RATIO = 88.0
 
 
-def _phrase_in(phrase: str, text: str) -> bool:
-    if re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", text):
-        return True
-    if len(phrase) < FUZZY_MIN_CHARS:
-        return False
-    size = len(phrase.split())
+def _near(text: str, phrases: Mapping[str, tuple[str, ...]]) -> str | None:
     tokens = WORD_RE.findall(text)
-    for start in range(len(tokens) - size + 1):
-        window = " ".join(tokens[start : start + size])
-        if window[0] == phrase[0] and SequenceMatcher(None, window, phrase).ratio() >= FUZZY_RATIO:
-            return True
-    return False
+    for value, values in phrases.items():
+        for phrase in values:
+            if len(phrase) < FUZZY_MIN_CHARS or "*" in phrase:
+                continue
+            size = len(phrase.split())
+            for start in range(len(tokens) - size + 1):
+                window = " ".join(tokens[start : start + size])
+                if window[0] == phrase[0] and fuzz.ratio(window, phrase) >= FUZZY_RATIO:
+                    return value
+    return None
+
+
+def _strongest(text: str, table: list[tuple[int, str, re.Pattern[str]]]) -> str | None:
+    """The highest-priority value among the spans left once overlaps go to the longest."""
+    spans = [
+        (match.start(), match.end(), priority, value)
+        for priority, value, pattern in table
+        for match in pattern.finditer(text)
+    ]
+    spans.sort(key=lambda s: (s[0] - s[1], s[2]))  # longest first; ties by priority
+    kept: list[tuple[int, int, int, str]] = []
+    for span in spans:
+        if all(span[1] <= other[0] or span[0] >= other[1] for other in kept):
+            kept.append(span)
+    named = [span for span in kept if span[3] != NO_REASON]
+    return min(named, key=lambda s: s[2])[3] if named else None
+
+
+def _denied(text: str) -> bool:
+    return any(pattern.search(text) for _p, value, pattern in REASON_TABLE if value == NO_REASON)
+
+
+@lru_cache(maxsize=2048)
+def _reason_in(text: str) -> str | None:
+    cleaned = SET_ASIDE_RE.sub(" ", normalise(text))
+    found = _strongest(cleaned, REASON_TABLE)
+    if found is None and not _denied(cleaned):
+        found = _near(cleaned, REASON_PHRASES)
+    return found
+
+
+@lru_cache(maxsize=2048)
+def _resolution_in(text: str) -> str | None:
+    cleaned = SET_ASIDE_RE.sub(" ", normalise(text))
+    return _strongest(cleaned, RESOLUTION_TABLE) or _near(cleaned, RESOLUTION_PHRASES)
 
 
 def find_reason(text: str, allowed: Sequence[str] | None = None) -> str | None:
-    lowered = text.lower().replace("’", "'")
-    for value, phrases in REASON_PHRASES.items():
-        if any(_phrase_in(p, lowered) for p in phrases):
-            return pick_value(value, allowed, REASON_FALLBACKS)
-    return None
+    found = _reason_in(text)
+    return pick_value(found, allowed, REASON_FALLBACKS) if found else None
 
 
 def find_resolution(text: str, allowed: Sequence[str] | None = None) -> str | None:
-    lowered = text.lower()
-    for value, phrases in RESOLUTION_PHRASES.items():
-        if any(_phrase_in(p, lowered) for p in phrases):
-            return pick_value(value, allowed, RESOLUTION_FALLBACKS)
-    return None
+    found = _resolution_in(text)
+    return pick_value(found, allowed, RESOLUTION_FALLBACKS) if found else None
 
 
 def pick_value(

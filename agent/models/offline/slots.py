@@ -191,7 +191,8 @@ PERSONALISED = frozenset({"engraved", "personalised", "personalized", "monogramm
 
 
 def described_terms(text: str) -> set[str]:
-    terms = content_terms(text)
+    # An email names the shopper, not an item ("sam.adeyemi@…" is no "Adeyemis" platter).
+    terms = content_terms(EMAIL_RE.sub(" ", text))
     for word in list(terms):
         terms.update(DESCRIBED.get(word, ()))
     return terms
@@ -233,8 +234,20 @@ def match_item(text: str, items: Iterable[dict[str, Any]]) -> dict[str, Any] | N
     if not best:
         return None
     best.sort(key=lambda pair: pair[0], reverse=True)
-    tied = plain_wanted(text, [item for score, item in best if score == best[0][0]])
+    tied = [item for score, item in best if score == best[0][0]]
+    headed = [item for item in tied if head_term(item) in terms]
+    if len(headed) == 1:  # "the planters": the small planter, not the planter saucer
+        tied = headed
+    tied = plain_wanted(text, tied)
     return tied[0] if len(tied) == 1 else None
+
+
+def head_term(item: dict[str, Any]) -> str:
+    """The word a line's name is about: the last of its first part ("Small footed planter" is a
+    planter, "Planter saucer" a saucer, "Rimmed serving bowl, oatmeal glaze" a bowl)."""
+    first = re.split(r"\s[—–-]\s|[,(]", str(item.get("name", "")))[0]
+    named = [stem(w) for w in words(first) if w not in STOPWORDS and len(w) > 1]
+    return named[-1] if named else ""
 
 
 def find_units(text: str, available: int) -> int | None:
