@@ -19,6 +19,13 @@ def test_return_statuses_and_reasons_read_as_words() -> None:
     assert wording.return_status("manual_review") == "waiting for a staff review"
 
 
+def test_actions_and_resolutions_read_as_words_for_staff() -> None:
+    assert wording.action_name("fetch_tracking") == "Fetched the tracking"
+    assert wording.action_name("create_return_authorization") == "Created a return"
+    assert wording.action_name("send_gift_card") == "Send gift card"  # an action added later
+    assert wording.resolution("store_credit") == "store credit"
+
+
 def test_an_unknown_code_is_still_shown_without_underscores() -> None:
     assert wording.carrier_event("held_at_customs") == "held at customs"
     assert wording.return_reason("too_heavy") == "too heavy"

@@ -62,6 +62,8 @@ def _env() -> Environment:
     env.filters["pretty"] = lambda v: json.dumps(v, indent=1, default=str)[:2000]
     env.filters["reason"] = wording.return_reason
     env.filters["return_status"] = wording.return_status
+    env.filters["action_name"] = wording.action_name
+    env.filters["resolution"] = wording.resolution
     env.filters["action_summary"] = action_summary
     return env
 
