@@ -52,6 +52,27 @@ def test_an_action_result_summary_is_in_words_for_staff() -> None:
     ]
 
 
+def test_a_tracking_summary_tells_the_return_parcel_from_the_delivered_order() -> None:
+    from agent.console.summary import action_summary
+
+    scan = {"at": "2026-11-21T10:00:00Z", "status": "label_created", "location": "Returns desk"}
+    result = {
+        "order_id": "WK-1",
+        "status": "delivered",
+        "shipments": [
+            {"direction": "outbound", "carrier": "UPS", "tracking_number": "1Z", "events": [
+                {"at": "2026-11-10T10:00:00Z", "status": "delivered", "location": "Front door"}
+            ]},
+            {"direction": "return", "carrier": "local", "tracking_number": "WKR1", "events": [scan]},
+        ],
+    }  # fmt: skip
+    assert action_summary({"ok": True, "result": result})[2:] == [
+        "Parcel 1Z (UPS): delivered, left at: Front door",
+        "Return parcel WKR1 (our own delivery service): label created, waiting for the carrier"
+        " (at: Returns desk)",
+    ]
+
+
 def test_an_expanded_action_result_wraps_inside_the_window() -> None:
     from pathlib import Path
 

@@ -178,7 +178,7 @@ def test_an_action_result_reads_as_words_and_its_json_opens_inside_the_window(
         page.context.close()
 
 
-def test_the_summary_names_the_order_the_return_and_the_carrier_event_in_words(
+def test_the_summary_names_the_order_the_return_and_each_parcels_last_scan_in_words(
     pw_browser: Any, store: Store
 ) -> None:
     page = staff(pw_browser, store.server)
@@ -186,6 +186,11 @@ def test_the_summary_names_the_order_the_return_and_the_carrier_event_in_words(
         page.goto(store.server.url + store.tracking_conv)
         summaries = page.locator(".act-summary").all_inner_texts()
         assert any("WK-1009" in s and "in transit" in s for s in summaries), summaries
+        assert any("(USPS): in transit in Harrisburg, PA" in s for s in summaries), summaries
+        page.goto(store.server.url + store.label_conv)
+        summaries = page.locator(".act-summary").all_inner_texts()
+        parcel = "(our own delivery service): label created, waiting for the carrier"
+        assert any("Return parcel" in s and parcel in s for s in summaries), summaries
         page.goto(store.server.url + store.return_conv)
         summaries = page.locator(".act-summary").all_inner_texts()
         made = [s for s in summaries if store.rma_id in s]

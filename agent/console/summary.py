@@ -6,6 +6,7 @@ The JSON stays one click away (a <details> toggle in the template); this is the 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from actions import wording
 
@@ -25,25 +26,54 @@ def action_summary(result: object) -> list[str]:
     if not isinstance(result, Mapping):
         return [str(result)[:300]] if result not in (None, "") else []
     error = result.get("error")
-    if isinstance(result.get("result"), Mapping):  # the executor's envelope: {"ok", "result"}
-        result = result["result"]
+    inner = result.get("result")
+    body: Mapping[str, Any] = inner if isinstance(inner, Mapping) else result  # {"ok", "result"}
     lines: list[str] = []
     if isinstance(error, Mapping):
         error = error.get("message") or error.get("code")
     if isinstance(error, str) and error:
         lines.append(f"Failed: {error}")
-    ids = [f"{label} {result[key]}" for key, label in _IDS if result.get(key)]
+    ids = [f"{label} {body[key]}" for key, label in _IDS if body.get(key)]
     if ids:
         lines.append(" · ".join(ids))
-    facts = []
-    if isinstance(result.get("status"), str):
-        facts.append(f"status: {status_words(result['status'])}")
-    if isinstance(result.get("reason"), str):
-        facts.append(f"reason: {wording.return_reason(result['reason'])}")
-    if result.get("refund_total") is not None:
-        facts.append(f"refund: ${result['refund_total']}")
+    facts = _facts(body)
     if facts:
         lines.append(" · ".join(facts))
-    if isinstance(result.get("message"), str):
-        lines.append(result["message"][:300])
+    lines.extend(_parcels(body.get("shipments")))
+    if isinstance(body.get("message"), str):
+        lines.append(body["message"][:300])
     return lines[:MAX_LINES]
+
+
+def _facts(body: Mapping[str, Any]) -> list[str]:
+    facts = []
+    if isinstance(body.get("status"), str):
+        facts.append(f"status: {status_words(body['status'])}")
+    if isinstance(body.get("reason"), str):
+        facts.append(f"reason: {wording.return_reason(body['reason'])}")
+    if body.get("refund_total") is not None:
+        facts.append(f"refund: ${body['refund_total']}")
+    return facts
+
+
+def _parcels(shipments: object) -> list[str]:
+    """A tracking result's parcels by their last scan: the order's own status says "delivered"
+    while its return parcel is only a label, and staff need to tell the two apart."""
+    if not isinstance(shipments, list):
+        return []
+    lines = []
+    for parcel in shipments[:2]:
+        if not isinstance(parcel, Mapping):
+            continue
+        what = "Return parcel" if parcel.get("direction") == "return" else "Parcel"
+        carrier = wording.carrier_name(str(parcel.get("carrier") or "carrier"))
+        events = parcel.get("events") or []
+        last = events[-1] if isinstance(events, list) and events else None
+        if not isinstance(last, Mapping):
+            lines.append(f"{what} {parcel.get('tracking_number')} ({carrier}): no scans yet")
+            continue
+        code = str(last.get("status") or "")
+        where = wording.place(str(last.get("location") or ""), code)
+        scan = f"{wording.carrier_event(code)}{where}"
+        lines.append(f"{what} {parcel.get('tracking_number')} ({carrier}): {scan}")
+    return lines
