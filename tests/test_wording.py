@@ -73,6 +73,14 @@ def test_a_tracking_summary_tells_the_return_parcel_from_the_delivered_order() -
     ]
 
 
+def test_an_order_lookup_summary_reads_its_parcels_last_scan() -> None:
+    from agent.console.summary import action_summary
+
+    parcel = {"direction": "outbound", "carrier": "USPS", "tracking_number": "94", "status": "in_transit", "location": "Harrisburg, PA"}  # fmt: skip
+    result = {"order_id": "WK-9", "status": "shipped", "shipments": [parcel]}
+    assert action_summary(result)[2] == "Parcel 94 (USPS): in transit in Harrisburg, PA"
+
+
 def test_an_expanded_action_result_wraps_inside_the_window() -> None:
     from pathlib import Path
 

@@ -307,3 +307,25 @@ def test_the_returns_portal_reads_reasons_and_statuses_in_words(
         assert not page.errors
     finally:
         page.context.close()
+
+
+def test_a_personalised_item_return_reads_as_words_for_the_shopper_and_for_staff(
+    pw_browser: Any, store: Store
+) -> None:
+    page, frames = shopper(pw_browser, store.server)
+    try:
+        converse(page, frames, "Can I return the engraved mug from WK-1002? d.okafor@example.com")
+        converse(page, frames, "Just the engraved one please, I changed my mind")
+        shown = widget_text(page)
+        assert "Engraved stoneware mug" in shown and codes_in(shown) == [], shown
+    finally:
+        page.context.close()
+    console = staff(pw_browser, store.server)
+    try:
+        console.goto(store.server.url + conversation_of(console, store.server, "WK-1002"))
+        text = console.inner_text("body")
+        assert codes_in(text) == [], codes_in(text)
+        # The order lookup names its parcel by the last scan, as the tracking does.
+        assert "Parcel 1Z9W4K02000015838 (UPS): delivered, left at: Front door" in text, text
+    finally:
+        console.context.close()

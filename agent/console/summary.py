@@ -67,9 +67,8 @@ def _parcels(shipments: object) -> list[str]:
             continue
         what = "Return parcel" if parcel.get("direction") == "return" else "Parcel"
         carrier = wording.carrier_name(str(parcel.get("carrier") or "carrier"))
-        events = parcel.get("events") or []
-        last = events[-1] if isinstance(events, list) and events else None
-        if not isinstance(last, Mapping):
+        last = _last_scan(parcel)
+        if last is None:
             lines.append(f"{what} {parcel.get('tracking_number')} ({carrier}): no scans yet")
             continue
         code = str(last.get("status") or "")
@@ -77,3 +76,12 @@ def _parcels(shipments: object) -> list[str]:
         scan = f"{wording.carrier_event(code)}{where}"
         lines.append(f"{what} {parcel.get('tracking_number')} ({carrier}): {scan}")
     return lines
+
+
+def _last_scan(parcel: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """A tracking result lists a parcel's scans; an order lookup keeps only the last one, flat."""
+    events = parcel.get("events")
+    if isinstance(events, list):
+        last = events[-1] if events else None
+        return last if isinstance(last, Mapping) else None
+    return parcel if isinstance(parcel.get("status"), str) else None
