@@ -70,6 +70,11 @@ def _plain(code: str) -> str:
     return code.replace("_", " ").strip()
 
 
+def in_words(code: str) -> str:
+    """Any code with no table of its own (an error's code, say), readable."""
+    return _plain(code)
+
+
 def carrier_event(code: str) -> str:
     return CARRIER_EVENTS.get(code, _plain(code))
 

@@ -46,6 +46,7 @@ class Store:
     label_conv: str  # a shopper returned a mug, took the label and asked whether it arrived
     return_tracking_answer: str  # the widget's answer about the return parcel on our own label
     return_widget: str  # everything the widget showed while the bench's return was made
+    label_widget: str  # everything the widget showed from the mug's return to its tracking
 
 
 def codes_in(text: str) -> list[str]:
@@ -113,21 +114,23 @@ def store(pw_browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         assert made and made[-1]["result"]["status"] == "manual_review"
         status = last_answer(converse(page, frames, "What's happening with my return?"))
         page.context.close()
-        return_tracking = label_and_return_tracking(pw_browser, server)
+        return_tracking, label_widget = label_and_return_tracking(pw_browser, server)
         console = staff(pw_browser, server)
         convs = [conversation_of(console, server, o) for o in ("WK-1009", "WK-1007", "WK-1001")]
         console.context.close()
         rma = made[-1]["result"]["rma_id"]
         yield Store(
-            server, *convs[:2], rma, tracking, delivered, status, convs[2], return_tracking, card
-        )
+            server, *convs[:2], rma, tracking, delivered, status,
+            convs[2], return_tracking, card, label_widget,
+        )  # fmt: skip
     finally:
         server.stop()
 
 
-def label_and_return_tracking(pw_browser: Any, server: AppServer) -> str:
-    """A mug returned in the chat, its label made, then "did you get my return?": the answer about
-    a parcel on the store's own label (the carrier the demo calls `local`)."""
+def label_and_return_tracking(pw_browser: Any, server: AppServer) -> tuple[str, str]:
+    """A mug returned in the chat, its label made, then its tracking number asked about: the answer
+    about a parcel on the store's own label (the carrier the demo calls `local`), and all the widget
+    showed."""
     page, frames = shopper(pw_browser, server)
     try:
         turns = [
@@ -143,7 +146,8 @@ def label_and_return_tracking(pw_browser: Any, server: AppServer) -> str:
         ]
         assert labels, [last_answer(t) for t in turns]
         number = labels[-1]["result"]["tracking_number"]
-        return last_answer(converse(page, frames, f"Can you track my package {number}?"))
+        answer = last_answer(converse(page, frames, f"Can you track my package {number}?"))
+        return answer, widget_text(page)
     finally:
         page.context.close()
 
@@ -253,6 +257,8 @@ def test_a_return_parcel_on_our_own_label_names_the_carrier_in_words(store: Stor
     answer = store.return_tracking_answer
     assert codes_in(answer) == [] and not any(bad in answer for bad in SHOPPER_NEVER), answer
     assert "our own delivery service" in answer, answer
+    shown = store.label_widget  # the label card and the confirmation cards included
+    assert codes_in(shown) == [] and not any(bad in shown for bad in SHOPPER_NEVER), shown
 
 
 def test_the_return_status_answer_reads_as_words(store: Store) -> None:

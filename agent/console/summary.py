@@ -30,7 +30,7 @@ def action_summary(result: object) -> list[str]:
     body: Mapping[str, Any] = inner if isinstance(inner, Mapping) else result  # {"ok", "result"}
     lines: list[str] = []
     if isinstance(error, Mapping):
-        error = error.get("message") or error.get("code")
+        error = error.get("message") or wording.in_words(str(error.get("code") or ""))
     if isinstance(error, str) and error:
         lines.append(f"Failed: {error}")
     ids = [f"{label} {body[key]}" for key, label in _IDS if body.get(key)]
