@@ -82,3 +82,12 @@ def test_an_order_lookup_summary_reads_its_parcels_last_scan() -> None:
     parcel = {"direction": "outbound", "carrier": "USPS", "tracking_number": "94", "status": "in_transit", "location": "Harrisburg, PA"}  # fmt: skip
     result = {"order_id": "WK-9", "status": "shipped", "shipments": [parcel]}
     assert action_summary(result)[2] == "Parcel 94 (USPS): in transit in Harrisburg, PA"
+
+
+def test_a_long_result_behind_the_toggle_says_it_was_cut() -> None:
+    from agent.console.summary import JSON_CHARS, details_json
+
+    whole = details_json({"order_id": "WK-1", "status": "delivered"})
+    assert whole.startswith("{") and whole.endswith("}")
+    cut = details_json({"events": ["scan"] * JSON_CHARS})
+    assert cut.endswith("characters)") and f"the first {JSON_CHARS} of" in cut

@@ -5,6 +5,7 @@ The JSON stays one click away (a <details> toggle in the template); this is the 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +13,7 @@ from actions import wording
 
 _IDS = (("order_id", "Order"), ("rma_id", "Return"), ("tracking_number", "Tracking"))
 MAX_LINES = 5
+JSON_CHARS = 6000  # the block scrolls; the cap only keeps one odd result from bloating the page
 
 
 def status_words(code: str) -> str:
@@ -19,6 +21,15 @@ def status_words(code: str) -> str:
     if code in wording.RETURN_STATUSES:
         return wording.return_status(code)
     return wording.carrier_event(code)
+
+
+def details_json(result: object) -> str:
+    """The result behind the "Details (JSON)" toggle; a cut one says so rather than ending mid-value
+    (staff would take a cut JSON for the whole result)."""
+    text = json.dumps(result, indent=1, default=str)
+    if len(text) <= JSON_CHARS:
+        return text
+    return f"{text[:JSON_CHARS]}\n… (the first {JSON_CHARS} of {len(text)} characters)"
 
 
 def action_summary(result: object) -> list[str]:
