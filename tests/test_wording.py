@@ -76,6 +76,22 @@ def test_a_tracking_summary_tells_the_return_parcel_from_the_delivered_order() -
     ]
 
 
+def test_a_parcel_the_tracking_message_already_tells_of_is_not_repeated() -> None:
+    from agent.console.summary import action_summary
+
+    scan = {"at": "2026-11-10T10:00:00Z", "status": "delivered", "location": "Front door"}
+    parcel = {"direction": "outbound", "carrier": "UPS", "tracking_number": "1Z", "events": [scan]}
+    told = "For order WK-1, your parcel 1Z (UPS) was last scanned on November 10: delivered."
+    result = {"order_id": "WK-1", "status": "delivered", "shipments": [parcel], "message": told}
+    assert action_summary(result) == ["Order WK-1", "status: delivered", told]
+
+
+def test_the_json_behind_the_toggle_keeps_its_characters() -> None:
+    from agent.console.summary import details_json
+
+    assert "2 × Sage mug" in details_json({"message": "2 × Sage mug"})
+
+
 def test_an_order_lookup_summary_reads_its_parcels_last_scan() -> None:
     from agent.console.summary import action_summary
 

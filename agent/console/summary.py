@@ -26,7 +26,7 @@ def status_words(code: str) -> str:
 def details_json(result: object) -> str:
     """The result behind the "Details (JSON)" toggle; a cut one says so rather than ending mid-value
     (staff would take a cut JSON for the whole result)."""
-    text = json.dumps(result, indent=1, default=str)
+    text = json.dumps(result, indent=1, default=str, ensure_ascii=False)  # "×", not "\\u00d7"
     if len(text) <= JSON_CHARS:
         return text
     return f"{text[:JSON_CHARS]}\n… (the first {JSON_CHARS} of {len(text)} characters)"
@@ -50,9 +50,11 @@ def action_summary(result: object) -> list[str]:
     facts = _facts(body)
     if facts:
         lines.append(" · ".join(facts))
-    lines.extend(_parcels(body.get("shipments")))
-    if isinstance(body.get("message"), str):
-        lines.append(body["message"][:300])
+    message = str(body.get("message") or "")
+    # A parcel the message already tells of (the tracking's own answer) is not said twice.
+    lines.extend(_parcels(body.get("shipments"), told=message))
+    if message:
+        lines.append(message[:300])
     return lines[:MAX_LINES]
 
 
@@ -67,14 +69,14 @@ def _facts(body: Mapping[str, Any]) -> list[str]:
     return facts
 
 
-def _parcels(shipments: object) -> list[str]:
+def _parcels(shipments: object, told: str = "") -> list[str]:
     """A tracking result's parcels by their last scan: the order's own status says "delivered"
     while its return parcel is only a label, and staff need to tell the two apart."""
     if not isinstance(shipments, list):
         return []
     lines = []
     for parcel in shipments[:2]:
-        if not isinstance(parcel, Mapping):
+        if not isinstance(parcel, Mapping) or str(parcel.get("tracking_number")) in told:
             continue
         what = "Return parcel" if parcel.get("direction") == "return" else "Parcel"
         carrier = wording.carrier_name(str(parcel.get("carrier") or "carrier"))
