@@ -45,11 +45,34 @@ RETURN_REASONS: dict[str, str] = {
     "outside_window": "outside the return window",
 }
 
+RESOLUTIONS: dict[str, str] = {
+    "refund": "refund",
+    "store_credit": "store credit",
+    "replacement": "replacement",
+}
+
 CARRIERS: dict[str, str] = {"local": "our own delivery service"}
+
+# What the agent did, as a heading over its result in the console's transcript.
+ACTIONS: dict[str, str] = {
+    "lookup_order": "Looked up the order",
+    "list_my_orders": "Listed the shopper's orders",
+    "fetch_tracking": "Fetched the tracking",
+    "check_eligibility": "Checked what can be returned",
+    "create_return_authorization": "Created a return",
+    "get_return_status": "Checked the return's status",
+    "generate_label": "Made a return label",
+    "capture_lead": "Saved a follow-up request",
+}
 
 
 def _plain(code: str) -> str:
     return code.replace("_", " ").strip()
+
+
+def in_words(code: str) -> str:
+    """Any code with no table of its own (an error's code, say), readable."""
+    return _plain(code)
 
 
 def carrier_event(code: str) -> str:
@@ -62,6 +85,14 @@ def return_status(code: str) -> str:
 
 def return_reason(code: str) -> str:
     return RETURN_REASONS.get(code, _plain(code))
+
+
+def resolution(code: str) -> str:
+    return RESOLUTIONS.get(code, _plain(code))
+
+
+def action_name(code: str) -> str:
+    return ACTIONS.get(code) or _plain(code).capitalize()
 
 
 def carrier_name(code: str) -> str:

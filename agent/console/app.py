@@ -36,7 +36,7 @@ from agent.chat.events import AgentMessage
 from agent.console.inbox import CONSOLE_STATUSES
 from agent.console.outbox import email_reply_if_away
 from agent.console.staff import COOKIE, LOGIN_CSRF_COOKIE, StaffSession
-from agent.console.summary import action_summary
+from agent.console.summary import action_summary, details_json
 from agent.store.status import ConversationStatus
 
 HERE = Path(__file__).resolve().parent
@@ -59,9 +59,11 @@ def _env() -> Environment:
     )
     env.filters["money"] = lambda v: f"${Decimal(str(v)):,.2f}"
     env.filters["when"] = lambda v: v.strftime("%b %d, %H:%M") if hasattr(v, "strftime") else v
-    env.filters["pretty"] = lambda v: json.dumps(v, indent=1, default=str)[:2000]
+    env.filters["pretty"] = details_json
     env.filters["reason"] = wording.return_reason
     env.filters["return_status"] = wording.return_status
+    env.filters["action_name"] = wording.action_name
+    env.filters["resolution"] = wording.resolution
     env.filters["action_summary"] = action_summary
     return env
 
