@@ -219,6 +219,7 @@ def test_staff_pages_read_statuses_reasons_and_actions_in_words(
             "return conversation": store.return_conv,
             "label conversation": store.label_conv,
             "outbox": "/console/outbox",
+            "insights": "/console/insights",
         }
         for name, path in pages.items():
             page.goto(store.server.url + path)

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from actions import wording
 from agent.console.csv_export import csv_response
 from agent.console.insights import (
     TABLES,
@@ -50,7 +51,7 @@ def _charts(report: InsightsReport) -> dict[str, Any]:
     return {
         "daily": column_chart(daily, title=f"Conversations per day, {report.period.label()}"),
         "reasons": bar_chart(
-            [(x.reason.replace("_", " "), x.requests) for x in r.by_reason],
+            [(wording.return_reason(x.reason), x.requests) for x in r.by_reason],
             title="Return requests by reason",
         ),
         "products": bar_chart(
