@@ -105,18 +105,20 @@ class Arena:
         server = self._server(data)
         played = Played(conversation)
         try:
-            asyncio.run(self._play(server, played))
+            asyncio.run(self._play(server, played, data))
         finally:
             server.stop()
             shutil.rmtree(data, ignore_errors=True)
         played.seconds = time.perf_counter() - started
         return played
 
-    async def _play(self, server: Any, played: Played) -> None:
+    async def _play(self, server: Any, played: Played, data: Path) -> None:
         try:
             async with asyncio.timeout(self.timeout):
                 setup = played.conversation.setup
                 played.rma_id = await _setup(server.http_url, self.settings.admin_token, setup)
+                if setup:
+                    await _emails_out(f"sqlite:///{(data / 'shopdesk.db').resolve()}")
                 await _chat(server.ws_url, self.settings.secret, played)
         except TimeoutError:
             played.problem = f"timed out after {self.timeout:g} s"
@@ -167,6 +169,25 @@ async def _setup(http_url: str, token: str, steps: list[SetupStep]) -> str | Non
                 if response.status_code >= 400:
                     raise StalledError(f"setup: the decision was refused: {response.text[:300]}")
     return rma_id
+
+
+async def _emails_out(database_url: str, patience: float = 20.0) -> None:
+    """Wait until the server has sent the emails the setup's decisions queued: the shopper of a
+    setup arrives after the store's email, so the approval email has made the label (a race
+    otherwise decides whether the shopper is offered one or told it is ready)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    query = sa.text("SELECT count(*) FROM email_messages WHERE status = 'pending' AND attempts = 0")
+    try:
+        deadline = time.monotonic() + patience
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                if not connection.execute(query).scalar():
+                    return
+            await asyncio.sleep(0.05)
+    finally:
+        engine.dispose()
 
 
 async def _chat(ws_url: str, secret: str, played: Played) -> None:
