@@ -9,9 +9,9 @@ from actions.builtin.my_orders import list_my_orders
 from actions.context import ActionContext, ActionError
 from agent.models.base import ToolSpec
 from agent.models.offline import OfflineModel, slots
-from agent.models.questions import split_questions
 from agent.models.offline.routing import OFFER_PERSON, mend_typos
 from agent.models.offline.unserved import Unserved
+from agent.models.questions import split_questions
 from tests.test_offline import TOOLS, request
 from tests.test_offline_flow import DEMO_NOW, Shopper, deps, kb  # noqa: F401  (fixtures)
 
