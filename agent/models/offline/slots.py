@@ -18,16 +18,12 @@ from agent.models.offline.order_ids import (
     learn_shape,
 )
 from agent.models.offline.reasons import find_reason, find_resolution, pick_value
+from agent.models.questions import FUNCTION_WORDS
 
 WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
-STOPWORDS = frozenset(
-    """a an the and or but if of to in on at for from by with about as is are was were be been am
-    i me my mine we our you your it its this that these those there here do does did can could
-    would should will shall may might must have has had not no yes please just so than then too
-    very what when where which who why how any some all each one get got want like need know
-    tell let hi hello hey thanks thank ok okay s t""".split()
-)
+# The words that carry no subject: the same list the turn splits questions by.
+STOPWORDS = FUNCTION_WORDS
 
 
 # Words ------------------------------------------------------------------------------------------
