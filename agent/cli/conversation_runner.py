@@ -118,7 +118,7 @@ class Arena:
                 setup = played.conversation.setup
                 played.rma_id = await _setup(server.http_url, self.settings.admin_token, setup)
                 if setup:
-                    await _emails_out(f"sqlite:///{(data / 'shopdesk.db').resolve()}")
+                    await _emails_out(self._settings(data, server.port).resolved_database_url)
                 await _chat(server.ws_url, self.settings.secret, played)
         except TimeoutError:
             played.problem = f"timed out after {self.timeout:g} s"
