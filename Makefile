@@ -74,6 +74,7 @@ bench: install
 	$(BIN)/python bench/actions.py
 	$(BIN)/python bench/insights.py
 	$(BIN)/python bench/turns.py
+	$(BIN)/python bench/retrieval_steps.py
 
 # mypy strict on the typed core.
 MYPY_PATHS ?= agent/turn agent/models agent/chat actions

@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 
 from actions.text import normalise_text
-from knowledge import embedding, queries, spelling
+from knowledge import embedding, queries, ranking, shopper_words, spelling
 from knowledge.bm25 import BM25Index, tokenize
 from knowledge.chunker import CHUNKER_VERSION
 from knowledge.manifest import Manifest
@@ -25,8 +25,9 @@ from knowledge.models import (
     SearchResult,
 )
 from knowledge.remote import IndexLock, LocalLock
-from knowledge.retrieval import convex, dense_confidence, keyword_confidence, rrf
+from knowledge.retrieval import dense_confidence, keyword_confidence, rrf
 from knowledge.scan import scan
+from knowledge.sentences import SentenceIndex
 from knowledge.store import VectorStore
 from knowledge.watch import Watcher
 
@@ -74,6 +75,7 @@ class KnowledgeBase:
         self._matrix: tuple[list[str], np.ndarray] | None = None
         self._by_source: dict[str, list[str]] = {}
         self._bm25 = BM25Index()
+        self._sentences = SentenceIndex(self._manifest, index_threads)
         self._loaded = False
         self._warnings: list[IndexWarning] = []
 
@@ -123,6 +125,7 @@ class KnowledgeBase:
                 cid: vec for cid, vec in self.store.vectors().items() if cid in self._chunks
             }
             self._matrix = None
+            self._sentences.sync(self._chunks.values())
             self._loaded = True
 
     def _load_shared(self, sources: list[str] | None) -> list[str]:
@@ -137,6 +140,7 @@ class KnowledgeBase:
                 self._put(chunk)
                 self._vectors[chunk.id] = vector
             self._matrix = None
+            self._sentences.sync(self._chunks.values())
         return sorted({c.source for c, _ in found})
 
     def refresh(self, sources: list[str]) -> None:
@@ -222,6 +226,8 @@ class KnowledgeBase:
                     self._vectors[chunk.id] = vector
                 self._matrix = None
                 self._warnings = warnings
+                live = list(self._chunks.values())
+            self._sentences.sync(live)
             report.files = found.files
             report.warnings = warnings
             report.seconds = round(time.perf_counter() - started, 3)
@@ -272,34 +278,21 @@ class KnowledgeBase:
             if chunk.hash in known:
                 out[i] = known[chunk.hash]
         if todo:
-            out[todo] = self._encode([chunks[i] for i in todo], progress)
-        return out
-
-    def _encode(self, chunks: list[Chunk], progress: bool) -> np.ndarray:
-        texts = [c.embed_text for c in chunks]
-        heads = [c.heading for c in chunks]
-        if not progress:
-            return embedding.embed_chunks(texts, heads, threads=self.index_threads)
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            transient=True,
-        ) as bar:
-            task = bar.add_task("Embedding sections", total=len(texts))
-            return embedding.embed_chunks(
-                texts, heads, on_batch=lambda n: bar.advance(task, n), threads=self.index_threads
+            todo_chunks = [chunks[i] for i in todo]
+            out[todo] = embedding.embed_chunks(
+                [c.embed_text for c in todo_chunks],
+                [c.heading for c in todo_chunks],
+                threads=self.index_threads,
+                progress="Embedding sections" if progress else None,
             )
+        return out
 
     # ---------------------------------------------------------------- search
     def search(self, query: str, k: int = 5, mode: Mode = "hybrid") -> SearchResult:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         self._ensure_loaded()
-        query = spelling.mend_query(self, normalise_text(query).strip())  # stored kind, mended
+        query = self._query_words(query)
         if not query or k < 1:
             return SearchResult(passages=[], confidence=0.0)
         vector = queries.query_encoder().encode(query) if mode != "keyword" else None
@@ -313,7 +306,7 @@ class KnowledgeBase:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         if not self._loaded:
             await asyncio.to_thread(self._ensure_loaded)
-        query = spelling.mend_query(self, normalise_text(query).strip())  # stored kind, mended
+        query = self._query_words(query)
         if not query or k < 1:
             return SearchResult(passages=[], confidence=0.0)
         if mode == "keyword":
@@ -322,6 +315,10 @@ class KnowledgeBase:
             query, then=lambda vector: self._search(query, vector, k, mode)
         )
         return await asyncio.wrap_future(future)
+
+    def _query_words(self, query: str) -> str:
+        # The stored kind of text, its typos mended against the pages, then shoppers' words glossed.
+        return shopper_words.expand(spelling.mend_query(self, normalise_text(query).strip()))
 
     def _dense(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
         """(chunk id, cosine), best first: an exact scan of the in-memory copy of the vectors.
@@ -367,7 +364,8 @@ class KnowledgeBase:
                 for cid, _ in keyword:
                     if cid not in cosines and cid in self._vectors:
                         cosines[cid] = float(self._vectors[cid] @ vector)
-                ranked = convex(cosines, keyword)
+                best = self._sentences.best(vector, [self._chunks[cid] for cid in cosines])
+                ranked = ranking.rank(query, self._chunks, cosines, best, keyword)
             passages = [
                 Passage(
                     source=self._chunks[cid].source,

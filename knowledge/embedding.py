@@ -308,7 +308,16 @@ def embed_chunks(
     headings: Sequence[str],
     on_batch: Callable[[int], None] | None = None,
     threads: int | None = None,
+    progress: str | None = None,
 ) -> np.ndarray:
+    """One vector per chunk; `progress` names a bar drawn on the terminal while they are made."""
+    if progress is not None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, TimeRemainingColumn(), transient=True) as bar:
+            task = bar.add_task(progress, total=len(texts))
+            return embed_chunks(texts, headings, lambda n: bar.advance(task, n), threads)
     threads = threads or index_threads()
     unique = list(dict.fromkeys(headings))
     heading_vectors = embed_passages(unique, batch_size=128, threads=threads)

@@ -13,6 +13,8 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
+
 from knowledge.models import Chunk, FileState
 
 SCHEMA = """
@@ -26,6 +28,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     ordinal INTEGER NOT NULL, text TEXT NOT NULL, hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks (source);
+CREATE TABLE IF NOT EXISTS sentences (hash TEXT PRIMARY KEY, count INTEGER NOT NULL, vectors BLOB NOT NULL);
 """
 
 
@@ -65,6 +68,34 @@ class Manifest:
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY source, ordinal", args).fetchall()
         return [Chunk(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
+
+    def sentence_vectors(self) -> dict[str, np.ndarray]:
+        """Per chunk content hash, the vectors of its sentences (see knowledge/sentences.py)."""
+        with self._lock:
+            rows = self._db.execute("SELECT hash, count, vectors FROM sentences").fetchall()
+        return {r[0]: np.frombuffer(r[2], dtype=np.float32).reshape(r[1], -1).copy() for r in rows}
+
+    def keep_sentence_vectors(self, added: dict[str, np.ndarray], live: set[str]) -> None:
+        """Store `added` and drop the rows of content no chunk has any more, in one transaction."""
+        with self._lock:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                cur.executemany(
+                    "INSERT OR REPLACE INTO sentences VALUES (?, ?, ?)",
+                    [
+                        (h, len(v), np.ascontiguousarray(v, dtype=np.float32).tobytes())
+                        for h, v in added.items()
+                    ],
+                )
+                stale = [
+                    (h,) for (h,) in cur.execute("SELECT hash FROM sentences") if h not in live
+                ]
+                cur.executemany("DELETE FROM sentences WHERE hash = ?", stale)
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
 
     def apply(
         self,

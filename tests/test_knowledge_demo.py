@@ -133,7 +133,7 @@ def test_hybrid_retrieval_meets_the_targets_and_beats_each_half(demo_kb: Knowled
     dense = evaluate(demo_kb, questions, k=5, mode="dense")
     keyword = evaluate(demo_kb, questions, k=5, mode="keyword")
     assert hybrid.recall_at_k >= 0.95
-    assert hybrid.recall_at_1 >= 0.80
+    assert hybrid.recall_at_1 >= 0.90
     for other in (dense, keyword):
         assert hybrid.mrr > other.mrr
         assert hybrid.recall_at_1 >= other.recall_at_1
@@ -160,3 +160,19 @@ def test_confidence_separates_policy_questions_from_off_topic_ones(demo_kb) -> N
     assert sum(confident) / len(confident) >= 0.9
     for question in ("can I return an engraved mug?", "how long do refunds take?"):
         assert demo_kb.search(question).confidence >= 0.5
+
+
+@pytest.mark.parametrize(
+    ("question", "heading"),
+    [
+        ("Can I return an engraved mug?", "Personalised items are final sale"),
+        ("can I send back a monogrammed platter", "Personalised items are final sale"),
+        ("How do I return a handmade item?", "How to start a return"),
+        ("when do I get my money back?", "How long a refund takes"),
+    ],
+)
+def test_the_demo_stores_newcomer_questions_find_their_section_first(
+    demo_kb: KnowledgeBase, question: str, heading: str
+) -> None:
+    top = demo_kb.search(question, k=1).passages[0]
+    assert top.heading.rsplit(" > ", 1)[-1] == heading

@@ -74,10 +74,19 @@ async def test_the_order_list_holds_only_the_verified_shoppers_orders(deps):  # 
         ("Can I return the mug and the plates?", 1),
         ("I want to return the mug and the plates", 1),
         ("how long do refunds take?", 1),
+        ("How do I post a sofa back? It is far too big for a parcel", 1),
+        ("My order is a gift. Can it be wrapped? And when will it arrive?", 2),
     ],
 )
 def test_a_message_is_split_only_where_a_new_question_starts(text, parts):
     assert len(split_questions(text)) == parts
+
+
+def test_a_sentence_that_asks_nothing_stays_with_its_question():
+    assert split_questions("My order is a gift. Can it be wrapped? And when will it arrive?") == [
+        "My order is a gift. Can it be wrapped?",
+        "when will it arrive?",
+    ]
 
 
 async def test_two_questions_in_one_message_are_each_answered_and_cited(deps):  # noqa: F811

@@ -4,7 +4,8 @@ each with its own citation (a search for the whole message finds passages for on
 
 A part is a sentence ending in "?", or a clause joined by "and"/"also"/"plus" that starts a new
 question of its own ("…, and does the refund go back to my card?"). A clause that does not start
-a question ("the mug and the plates") is never split off.
+a question ("the mug and the plates") is never split off, and a sentence that asks nothing ("It's
+too big for a parcel") stays with the question beside it, whose subject it often names.
 
 It lives beside `ModelRequest` because its result is a fact the turn hands every model
 (`ModelRequest.questions`); the offline model reads it there rather than splitting again.
@@ -52,10 +53,26 @@ def split_questions(text: str) -> list[str]:
     for sentence in re.split(r"(?<=\?)\s+", text):  # every "?" ends a question
         sentence = LEAD_RE.sub("", sentence)
         parts += [p.strip(" ,.;") for p in JOIN_RE.split(sentence) if p.strip(" ,.;?")]
-    meaningful = [p for p in parts if subject_words(p)]
+    meaningful = _with_context([p for p in parts if subject_words(p)])
     if len(meaningful) < 2:
         return [text]
     return meaningful[:MAX_PARTS]
+
+
+def _with_context(parts: list[str]) -> list[str]:
+    """A part that asks nothing ("It's too big for a parcel") tells what the question next to it is
+    about: it joins the question before it, or the first one when it comes first."""
+    questions: list[str] = []
+    pending: list[str] = []
+    for part in parts:
+        if part.endswith("?") or QUESTION_RE.match(part):
+            questions.append(" ".join([*pending, part]))
+            pending = []
+        elif questions:
+            questions[-1] = f"{questions[-1]} {part}"
+        else:
+            pending.append(part if part.endswith((".", "!")) else f"{part}.")
+    return questions if questions else parts
 
 
 def only_questions(text: str) -> bool:
