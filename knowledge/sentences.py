@@ -62,30 +62,34 @@ class SentenceIndex:
 
     def sync(self, chunks: Iterable[Chunk]) -> int:
         """Embed the sentences of sections not seen before; forget those of gone sections.
-        Returns how many sentences were embedded."""
+        Returns how many sentences were embedded. Searches keep scoring with the rows they have
+        while new ones are embedded: the lock is held only to read and to swap."""
         live = {_key(c): c for c in chunks}
         with self._lock:
             if self._by_hash is None:
                 self._by_hash = self._manifest.sentence_vectors()
-            known = self._by_hash
-            todo = [c for h, c in live.items() if h not in known]
-            texts = [split(c) for c in todo]
-            flat = [t for group in texts for t in group]
-            vectors = (
-                embed_passages(flat, threads=self._threads)
-                if flat
-                else np.zeros((0, embedding.DIMENSIONS), dtype=np.float32)
-            )
-            added: dict[str, np.ndarray] = {}
-            start = 0
-            for chunk, group in zip(todo, texts, strict=True):
-                added[_key(chunk)] = vectors[start : start + len(group)]
-                start += len(group)
-            if added or known.keys() - live.keys():
-                self._manifest.keep_sentence_vectors(added, set(live))
-                self._by_hash = {h: v for h, v in known.items() if h in live} | added
-                self._matrix = None
-            return len(flat)
+            todo = [c for key, c in live.items() if key not in self._by_hash]
+            gone = self._by_hash.keys() - live.keys()
+        if not todo and not gone:
+            return 0
+        texts = [split(c) for c in todo]
+        flat = [t for group in texts for t in group]
+        vectors = (
+            embed_passages(flat, threads=self._threads)
+            if flat
+            else np.zeros((0, embedding.DIMENSIONS), dtype=np.float32)
+        )
+        added: dict[str, np.ndarray] = {}
+        start = 0
+        for chunk, group in zip(todo, texts, strict=True):
+            added[_key(chunk)] = vectors[start : start + len(group)]
+            start += len(group)
+        self._manifest.keep_sentence_vectors(added, set(live))
+        with self._lock:
+            kept = {key: rows for key, rows in self._by_hash.items() if key in live}
+            self._by_hash = kept | added
+            self._matrix = None
+        return len(flat)
 
     def best(self, vector: np.ndarray, chunks: Iterable[Chunk]) -> dict[str, float]:
         """By content hash, the best cosine of any sentence of these sections (absent: none)."""
