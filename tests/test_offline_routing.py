@@ -9,7 +9,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from test_offline import ORDER_RE, TOOLS, Chat, only_call
+from test_offline import ORDER_RE, TOOLS, Chat, P, only_call
 
 from agent.models.base import ModelTurn, ToolSpec
 from agent.models.offline import OfflineModel, classify, read_tools
@@ -105,6 +105,46 @@ def test_a_hash_number_reaches_the_actions_in_the_stores_spelling() -> None:
     assert (name, args["order_id"]) == ("lookup_order", "WK-1009")
     chat.tool(name, args, {"message": "Order WK-1009 has shipped.", "order_id": "WK-1009"})
     assert only_call(chat.reply()) == ("fetch_tracking", {"order_id": "WK-1009"})
+
+
+# Questions about the rules, and requests to act ---------------------------------------------------
+RULES_QUESTIONS = [
+    "I got a vase as a gift, can I swap it without a receipt?",  # the question after a comma
+    "my aunt sent me a jug as a gift, could we return it if it's unused?",  # leave, on terms
+    "how can I find my order number?",  # about the number, not a lookup of the order
+    "where would I see my order number?",
+    "the two lamps look a little different, is either of them broken?",  # a fault word, asked
+]
+
+
+@pytest.mark.parametrize("text", RULES_QUESTIONS)
+def test_a_question_about_how_the_rules_work_is_answered_not_acted_on(
+    text: str, encoder: QueryEncoder
+) -> None:
+    assert by_keywords(text) == "question"
+    assert by_meaning(text, encoder) == "question"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my plate arrived cracked, what should I do?",  # the damage is stated, then asked about
+        "can I send back the vase? order wk-1003",  # an order number: a return to start
+        "I want to return the vase, can I do it without a receipt?",  # said outright
+    ],
+)
+def test_a_stated_fault_or_an_order_number_still_starts_a_return(
+    text: str, encoder: QueryEncoder
+) -> None:
+    assert by_keywords(text) == "return"
+    assert by_meaning(text, encoder) == "return"
+
+
+def test_asking_where_the_order_number_is_gets_an_answer_not_a_request_for_it() -> None:
+    where = P("payments.md", "Payments > Your order number", "It is in your confirmation email.")
+    reply = Chat([where]).user("where would I see my order number?").reply()
+    assert "confirmation email" in reply.text and "[1]" in reply.text
+    assert not reply.tool_calls
 
 
 # Routing by meaning ------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from difflib import SequenceMatcher
 from typing import Any
 
 from agent.models.base import ToolSpec
-from agent.models.offline import slots
+from agent.models.offline import asking, slots
+from agent.models.offline.asking import ACT_RE, MY_ORDER
 from agent.models.offline.intent_vectors import IntentVectors, speaks_of_own
 from agent.models.offline.order_ids import EMAIL_RE, OrderShape
 
@@ -81,18 +82,12 @@ RETURN_RE = re.compile(
     r"refund|exchange|replacement|money back)\b",
     re.I,
 )
-# "I want to return…", "please start a return…" act; "can I return…?" asks about the policy.
-ACT_RE = re.compile(
-    r"\b(?:i want|i'd like|i would like|i need|i wanna|i'm returning|im returning|help me|"
-    r"please|start (?:a|the|my) return|let's|lets|go ahead|i'd love|can you|could you|"
-    r"would you|return (?:it|this|them)\b|from my order|my order)",
-    re.I,
-)
 QUESTION_START_RE = re.compile(
     r"^\s*(?:can|could|do|does|is|are|what|what's|how|when|which|why|will|if|may)\b", re.I
 )
 LOOKUP_RE = re.compile(
-    r"\b(?:my order|order status|status of (?:my )?order|look ?up|check (?:on )?my order)\b", re.I
+    rf"\b(?:{MY_ORDER}|order status|status of (?:my )?order|look ?up|check (?:on )?my order)\b",
+    re.I,
 )
 
 # A return already made, asked about: its status, a decision, whether it arrived or was refunded.
@@ -217,15 +212,13 @@ def classify(
     ):
         return "label"
     is_question = QUESTION_START_RE.match(text) is not None
+    # What is stated reports (a fault, a reason); what is asked, after it or alone, asks.
+    said, question = asking.split_ask(text)
     if RETURN_RE.search(text) and "check_eligibility" in tools:
-        if has_order or ACT_RE.search(text) or not is_question:
+        if has_order or asking.requests_act(text) or not question or slots.find_reason(said):
             return "return"
         return "question"
-    if (
-        slots.find_reason(text)
-        and not is_question
-        and re.search(r"\b(?:my|it|them|they|arrived|came)\b", text, re.I)
-    ):
+    if slots.find_reason(said) and re.search(r"\b(?:my|it|them|they|arrived|came)\b", said, re.I):
         return "return"
     return _by_lookup_or_meaning(text, tools, order_re, meaning, is_question, has_order)
 
