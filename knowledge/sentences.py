@@ -45,6 +45,28 @@ def split(chunk: Chunk) -> list[str]:
     return [f"{topic}: {part}" for part in parts if len(part.split()) >= MIN_WORDS]
 
 
+# Sentence → vector for this process: a knowledge base opened again on a fresh data directory (a
+# rebuilt index, a second store in one process, every test server) does not embed the same
+# sentences again. ~1.5 KB a row; the oldest go first past MEMO_MAX.
+MEMO_MAX = 10_000
+_memo: dict[str, np.ndarray] = {}
+_memo_lock = threading.Lock()
+
+
+def _embed(texts: list[str], threads: int | None) -> np.ndarray:
+    with _memo_lock:
+        known = {t: _memo[t] for t in texts if t in _memo}
+    todo = [t for t in dict.fromkeys(texts) if t not in known]
+    if todo:
+        made = dict(zip(todo, embed_passages(todo, threads=threads), strict=True))
+        known |= made
+        with _memo_lock:
+            _memo.update(made)
+            for old in list(_memo)[: max(0, len(_memo) - MEMO_MAX)]:
+                del _memo[old]
+    return np.stack([known[t] for t in texts]).astype(np.float32, copy=False)
+
+
 def _key(chunk: Chunk) -> str:
     return f"{chunk.hash}|{VERSION}"
 
@@ -75,7 +97,7 @@ class SentenceIndex:
         texts = [split(c) for c in todo]
         flat = [t for group in texts for t in group]
         vectors = (
-            embed_passages(flat, threads=self._threads)
+            _embed(flat, self._threads)
             if flat
             else np.zeros((0, embedding.DIMENSIONS), dtype=np.float32)
         )

@@ -46,6 +46,9 @@ def _count_sentence_embeds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         return real(texts, *args, **kwargs)
 
     monkeypatch.setattr(sentences_module, "embed_passages", counting)
+    monkeypatch.setattr(
+        sentences_module, "_memo", {}
+    )  # this process's memo would hide the manifest
     return counted
 
 
@@ -78,9 +81,23 @@ def test_editing_one_section_embeds_only_that_sections_sentences(
     path = tmp_path / "kb" / "refunds.md"
     path.write_text(REFUNDS.replace("another card.", "another card or in cash."), encoding="utf-8")
     kb.index()
-    assert counted == [2]  # the two sentences of "Where your refund goes"
+    assert counted == [2]  # the two sentences of "Where your refund goes", not the other section's
     top = kb.search("can you refund me in cash?", k=1).passages[0]
     assert top.heading == "Refunds > Where your refund goes"
+
+
+def test_sentences_seen_before_in_this_process_are_not_embedded_again(
+    kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = sentences_module.embed_passages
+    counted: list[int] = []
+    monkeypatch.setattr(
+        sentences_module, "embed_passages", lambda t, **kw: counted.append(len(t)) or real(t, **kw)
+    )
+    fresh = KnowledgeBase(tmp_path / "kb", tmp_path / "other-data")  # a new, empty data directory
+    fresh.index()
+    fresh.close()
+    assert counted == []
 
 
 def test_a_new_sentence_split_embeds_every_section_again(
