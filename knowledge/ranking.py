@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from knowledge.models import Chunk
 from knowledge.retrieval import convex
@@ -67,18 +68,27 @@ def question_kind(question: str) -> str | None:
 
 
 def heading_kind(chunk: Chunk) -> str | None:
-    own = chunk.heading.rsplit(" > ", 1)[-1].casefold()
-    return next((kind for kind, pattern in _HEADING_KINDS if pattern.search(own)), None)
+    return _answers(chunk.heading, chunk.text)[0]
+
+
+@lru_cache(maxsize=8192)
+def _answers(heading: str, text: str) -> tuple[str | None, bool, bool]:
+    """What a section answers: its heading's kind, whether it states a duration, an amount.
+    Constant per section, so read once rather than on every search."""
+    own = heading.rsplit(" > ", 1)[-1].casefold()
+    kind = next((kind for kind, pattern in _HEADING_KINDS if pattern.search(own)), None)
+    body = text.casefold()
+    return kind, _DURATION.search(body) is not None, _AMOUNT.search(body) is not None
 
 
 def _nudge(chunk: Chunk, kind: str | None, asks_amount: bool) -> float:
+    own_kind, states_duration, states_amount = _answers(chunk.heading, chunk.text)
     score = -OVERVIEW_PENALTY if " > " not in chunk.heading else 0.0
-    if kind is not None and heading_kind(chunk) == kind:
+    if kind is not None and own_kind == kind:
         score += HEADING_KIND_BONUS
-    text = chunk.text.casefold()
-    if kind == "time" and _DURATION.search(text):
+    if kind == "time" and states_duration:
         score += ANSWER_TYPE_BONUS
-    if (asks_amount or kind == "amount") and _AMOUNT.search(text):
+    if (asks_amount or kind == "amount") and states_amount:
         score += ANSWER_TYPE_BONUS
     return score
 

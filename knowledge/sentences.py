@@ -79,8 +79,8 @@ class SentenceIndex:
         self._threads = threads
         self._lock = threading.Lock()
         self._by_hash: dict[str, np.ndarray] | None = None
-        # (section hashes, each row's section, the rows stacked): rebuilt after any change
-        self._matrix: tuple[list[str], np.ndarray, np.ndarray] | None = None
+        # (each key's position, each row's position, the rows stacked): rebuilt after any change
+        self._matrix: tuple[dict[str, int], np.ndarray, np.ndarray] | None = None
 
     def sync(self, chunks: Iterable[Chunk]) -> int:
         """Embed the sentences of sections not seen before; forget those of gone sections.
@@ -120,22 +120,21 @@ class SentenceIndex:
                 return {}
             if self._matrix is None:
                 self._matrix = self._stack(self._by_hash)
-            keys, owners, matrix = self._matrix
-        if not keys:
+            position, owners, matrix = self._matrix
+        if not position:
             return {}
-        top = np.full(len(keys), -np.inf, dtype=np.float32)
+        top = np.full(len(position), -np.inf, dtype=np.float32)
         np.maximum.at(top, owners, matrix @ vector.astype(np.float32, copy=False))
-        position = {h: i for i, h in enumerate(keys)}
         found = ((c.hash, position.get(_key(c))) for c in chunks)
         return {h: float(top[i]) for h, i in found if i is not None}
 
     @staticmethod
-    def _stack(by_hash: dict[str, np.ndarray]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    def _stack(by_hash: dict[str, np.ndarray]) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
         keys = [h for h, rows in by_hash.items() if len(rows)]
         if not keys:
-            return [], np.zeros(0, dtype=np.intp), np.zeros((0, embedding.DIMENSIONS), np.float32)
+            return {}, np.zeros(0, dtype=np.intp), np.zeros((0, embedding.DIMENSIONS), np.float32)
         owners = np.concatenate(
             [np.full(len(by_hash[h]), i, dtype=np.intp) for i, h in enumerate(keys)]
         )
         matrix = np.concatenate([by_hash[h] for h in keys]).astype(np.float32, copy=False)
-        return keys, owners, matrix
+        return {h: i for i, h in enumerate(keys)}, owners, matrix

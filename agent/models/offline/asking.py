@@ -76,10 +76,10 @@ _ASKING_LEAVE_RE = re.compile(
 )
 
 
-def requests_act(text: str) -> bool:
-    """Words that ask us to do something: said outright ("I want to return it", "please…"), or in
-    the question unless it only asks leave on terms ("can I return it without the box?")."""
-    said, question = split_ask(text)
+def requests_act(said: str, question: str) -> bool:
+    """Words that ask us to do something (`split_ask`'s two halves): said outright ("I want to
+    return it", "please…"), or in the question unless it only asks leave on terms ("can I return
+    it without the box?")."""
     if asks_on_terms(question):
         question = _ASKING_LEAVE_RE.sub(" ", question)
     return ACT_RE.search(said) is not None or ACT_RE.search(question) is not None

@@ -215,12 +215,18 @@ def classify(
     # What is stated reports (a fault, a reason); what is asked, after it or alone, asks.
     said, question = asking.split_ask(text)
     if RETURN_RE.search(text) and "check_eligibility" in tools:
-        if has_order or asking.requests_act(text) or not question or slots.find_reason(said):
-            return "return"
-        return "question"
+        return _return_or_question(has_order, said, question)
     if slots.find_reason(said) and re.search(r"\b(?:my|it|them|they|arrived|came)\b", said, re.I):
         return "return"
     return _by_lookup_or_meaning(text, tools, order_re, meaning, is_question, has_order)
+
+
+def _return_or_question(has_order: bool, said: str, question: str) -> str:
+    """A message with a return word: a return when it gives an order, asks us to act, asks
+    nothing or states a reason; otherwise a question about the rules."""
+    if has_order or not question or asking.requests_act(said, question):
+        return "return"
+    return "return" if slots.find_reason(said) else "question"
 
 
 def _by_lookup_or_meaning(
