@@ -1,7 +1,8 @@
 """Fusing the dense and keyword rankings, and turning similarity into a confidence.
 
 Default fusion is a convex combination of scores: alpha × cosine + (1 − alpha) × (BM25 / best BM25)
-× best cosine, over the union of both candidate lists (every candidate's cosine is known exactly).
+× best cosine, over the union of both candidate lists (every candidate's cosine is known exactly);
+knowledge/ranking.py chooses alpha and what goes into the cosine.
 Reciprocal rank fusion (`fusion="rrf"`) is kept for comparison; on the demo questions it did worse
 than dense alone, because it gives the much weaker keyword ranking as much say as the dense one,
 while the score fusion lets BM25 break near-ties and rescue rare exact terms ("exception", "Amex").
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-ALPHA = 0.8
 RRF_K = 60
 
 # Confidence comes from the best dense cosine similarity (question vs. the chunk vectors), mapped
@@ -26,7 +26,7 @@ COSINE_HIGH = 0.60
 
 
 def convex(
-    dense: Mapping[str, float], keyword: Sequence[tuple[str, float]], alpha: float = ALPHA
+    dense: Mapping[str, float], keyword: Sequence[tuple[str, float]], alpha: float
 ) -> list[tuple[str, float]]:
     """dense: cosine for every candidate (dense and keyword ones); keyword: (id, BM25), best first."""
     top_cos = max(dense.values(), default=0.0)

@@ -37,7 +37,9 @@ def kb(tmp_path: Path) -> KnowledgeBase:
     base.close()
 
 
-def _count_sentence_embeds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+def _count_sentence_embeds(monkeypatch: pytest.MonkeyPatch, memo: bool = False) -> list[int]:
+    """Sentences embedded from here on; without `memo`, this process's memo is forgotten first
+    (it would hide whether the manifest kept them)."""
     counted: list[int] = []
     real = sentences_module.embed_passages
 
@@ -46,9 +48,8 @@ def _count_sentence_embeds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         return real(texts, *args, **kwargs)
 
     monkeypatch.setattr(sentences_module, "embed_passages", counting)
-    monkeypatch.setattr(
-        sentences_module, "_memo", {}
-    )  # this process's memo would hide the manifest
+    if not memo:
+        monkeypatch.setattr(sentences_module, "_memo", {})
     return counted
 
 
@@ -89,11 +90,7 @@ def test_editing_one_section_embeds_only_that_sections_sentences(
 def test_sentences_seen_before_in_this_process_are_not_embedded_again(
     kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = sentences_module.embed_passages
-    counted: list[int] = []
-    monkeypatch.setattr(
-        sentences_module, "embed_passages", lambda t, **kw: counted.append(len(t)) or real(t, **kw)
-    )
+    counted = _count_sentence_embeds(monkeypatch, memo=True)
     fresh = KnowledgeBase(tmp_path / "kb", tmp_path / "other-data")  # a new, empty data directory
     fresh.index()
     fresh.close()
